@@ -1,0 +1,54 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Everything else is a convenience.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+export PODEMOS_HOME ?= $(CURDIR)/.podemos
+export DAGSTER_HOME ?= $(PODEMOS_HOME)/dagster_home
+export PYTHONWARNINGS ?= ignore::UserWarning:dagster
+
+.PHONY: install install-dev demo test ui bench ingest snapshot clean
+
+$(BIN)/uv:
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+
+# Every install goes through constraints.txt: exact versions, no resolver backtracking.
+$(VENV)/.installed: $(BIN)/uv setup.py constraints.txt
+	@echo "==> installing podemos-assets into $(VENV) (pinned by constraints.txt)"
+	@time $(BIN)/uv pip install -q --python $(BIN)/python -c constraints.txt -e .
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	@echo "==> installing test, Spark and production extras"
+	@time $(BIN)/uv pip install -q --python $(BIN)/python -c constraints.txt -e '.[dev,spark,prod]'
+	@touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+demo: install
+	@$(BIN)/podemos instance-setup
+	@time $(BIN)/podemos generate
+	@time $(BIN)/podemos demo
+
+test: install-dev
+	$(BIN)/python -m pytest
+
+ui: install
+	@$(BIN)/podemos instance-setup
+	@echo "==> Dagster UI on http://127.0.0.1:3000 (instance: $(DAGSTER_HOME))"
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+ingest: install
+	$(BIN)/podemos ingest serve
+
+bench: install-dev
+	@set -e; for b in benchmarks/*.py; do echo "==> $$b"; $(BIN)/python $$b; done
+
+# Rewrite the asset-graph snapshot after an intended change to the graph; review the diff.
+snapshot: install-dev
+	PODEMOS_UPDATE_SNAPSHOT=1 $(BIN)/python -m pytest podemos_assets_tests/test_definitions.py -q
+
+clean:
+	rm -rf .podemos

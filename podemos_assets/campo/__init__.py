@@ -1,0 +1,5 @@
+"""Capability `campo`: see README and shared DESIGN.md §3. Exposes `defs`, merged by definitions.py."""
+
+import dagster as dg
+
+defs = dg.Definitions()

@@ -1,0 +1,90 @@
+"""The configuration contract: every setting the platform reads from the environment, read here only.
+
+Asset code never reads os.environ; it receives resources built from `Settings`. A bad value fails at
+load with a `ConfigError` that names the variable, the value and what is expected.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_BRANCH_REGISTRY = Path(__file__).resolve().parent / "sucursales" / "sucursales.csv"
+
+
+class ConfigError(ValueError):
+    """A setting in the environment is missing or malformed; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    lake_url: str
+    warehouse_url: str
+    branch_registry: Path
+    sources_url: str
+    outbox_url: str
+    alerts_url: str
+    dagster_home: Path
+
+    @property
+    def warehouse_path(self) -> Path | None:
+        """The DuckDB file, or None when the warehouse is not an embedded DuckDB."""
+        parsed = urlparse(self.warehouse_url)
+        return Path(parsed.path) if parsed.scheme == "duckdb" else None
+
+
+def _url(name: str, value: str, schemes: tuple[str, ...]) -> str:
+    scheme = urlparse(value).scheme
+    if scheme not in schemes:
+        raise ConfigError(
+            f"{name}={value!r} is not a supported URL: expected one of "
+            f"{', '.join(s + '://' for s in schemes)} (see README, 'Configuration')."
+        )
+    if scheme == "file" and not urlparse(value).path.startswith("/"):
+        raise ConfigError(f"{name}={value!r}: a file:// URL needs an absolute path, e.g. file:///srv/podemos/lake.")
+    if scheme == "s3" and not urlparse(value).netloc:
+        raise ConfigError(f"{name}={value!r}: an s3:// URL needs a bucket, e.g. s3://podemos-lake/prod.")
+    return value.rstrip("/")
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read and validate the PODEMOS_* variables (defaults: everything local under .podemos/)."""
+    env = dict(os.environ if environ is None else environ)
+    home = Path(env.get("PODEMOS_HOME") or REPO_ROOT / ".podemos").expanduser().resolve()
+    if home.exists() and not home.is_dir():
+        raise ConfigError(f"PODEMOS_HOME={home} exists and is not a directory: point it at a directory.")
+
+    lake_url = _url("PODEMOS_LAKE_URL", env.get("PODEMOS_LAKE_URL") or f"file://{home}/lake", ("file", "s3"))
+    warehouse_url = _url(
+        "PODEMOS_WAREHOUSE_URL",
+        env.get("PODEMOS_WAREHOUSE_URL") or f"duckdb://{home}/warehouse.duckdb",
+        ("duckdb", "redshift"),
+    )
+    sources_url = _url("PODEMOS_SOURCES_URL", env.get("PODEMOS_SOURCES_URL") or f"file://{home}/fuentes", ("file", "s3"))
+    outbox_url = _url("PODEMOS_OUTBOX_URL", env.get("PODEMOS_OUTBOX_URL") or f"file://{home}/outbox", ("file", "s3"))
+    alerts_url = _url(
+        "PODEMOS_ALERTS_URL",
+        env.get("PODEMOS_ALERTS_URL") or f"file://{home}/alerts.jsonl",
+        ("file", "https", "slack"),
+    )
+    registry = Path(env.get("PODEMOS_BRANCH_REGISTRY") or DEFAULT_BRANCH_REGISTRY).expanduser()
+    if not registry.is_file():
+        raise ConfigError(
+            f"PODEMOS_BRANCH_REGISTRY={registry} does not exist: point it at a branch registry CSV "
+            f"(columns id,nombre,estado,zona_horaria,url,url_env; see {DEFAULT_BRANCH_REGISTRY.name})."
+        )
+    dagster_home = Path(env.get("DAGSTER_HOME") or home / "dagster_home").expanduser().resolve()
+    return Settings(
+        home=home,
+        lake_url=lake_url,
+        warehouse_url=warehouse_url,
+        branch_registry=registry.resolve(),
+        sources_url=sources_url,
+        outbox_url=outbox_url,
+        alerts_url=alerts_url,
+        dagster_home=dagster_home,
+    )

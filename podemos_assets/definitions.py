@@ -1,0 +1,20 @@
+"""The code location: merges one `defs` per capability and applies global policies. No business logic."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from podemos_assets import campo, gobierno, pagos, regulatorio, sucursales
+from podemos_assets.config import load_settings
+from podemos_assets.resources import build_resources
+
+
+def build_definitions(settings=None) -> dg.Definitions:
+    settings = settings or load_settings()
+    merged = dg.Definitions.merge(sucursales.defs, pagos.defs, campo.defs, regulatorio.defs, gobierno.defs)
+    return gobierno.apply_group_policies(
+        dg.Definitions.merge(merged, dg.Definitions(resources=build_resources(settings)))
+    )
+
+
+defs = build_definitions()

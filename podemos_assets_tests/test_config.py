@@ -1,0 +1,64 @@
+"""The configuration contract: defaults are local, bad values fail with a message that says what to do."""
+
+import pytest
+
+from podemos_assets.config import ConfigError, load_settings
+from podemos_assets.sucursales.registry import load_registry
+
+
+def test_defaults_are_local_under_podemos_home(tmp_path):
+    s = load_settings({"PODEMOS_HOME": str(tmp_path)})
+    assert s.lake_url == f"file://{tmp_path}/lake"
+    assert s.warehouse_path == tmp_path / "warehouse.duckdb"
+    assert s.dagster_home == tmp_path / "dagster_home"
+    assert s.alerts_url.endswith("alerts.jsonl")
+
+
+def test_production_urls_are_accepted(tmp_path):
+    s = load_settings(
+        {
+            "PODEMOS_HOME": str(tmp_path),
+            "PODEMOS_LAKE_URL": "s3://podemos-lake/prod/",
+            "PODEMOS_WAREHOUSE_URL": "redshift://warehouse.example:5439/podemos",
+        }
+    )
+    assert s.lake_url == "s3://podemos-lake/prod"
+    assert s.warehouse_path is None
+
+
+@pytest.mark.parametrize(
+    "name,value,expected",
+    [
+        ("PODEMOS_LAKE_URL", "ftp://x/y", "PODEMOS_LAKE_URL='ftp://x/y' is not a supported URL"),
+        ("PODEMOS_LAKE_URL", "s3:///nobucket", "needs a bucket"),
+        ("PODEMOS_WAREHOUSE_URL", "postgres://x", "duckdb://"),
+        ("PODEMOS_BRANCH_REGISTRY", "/nonexistent.csv", "does not exist"),
+    ],
+)
+def test_bad_values_name_the_variable(tmp_path, name, value, expected):
+    with pytest.raises(ConfigError, match=expected.replace("(", r"\(").replace("?", r"\?")):
+        load_settings({"PODEMOS_HOME": str(tmp_path), name: value})
+
+
+def test_registry_has_200_branches_with_real_zones():
+    branches = load_registry(load_settings().branch_registry)
+    assert len(branches) == 200
+    assert [b.id for b in branches][:2] == ["suc_001", "suc_002"]
+    zones = {b.zona_horaria for b in branches}
+    assert {"America/Mexico_City", "America/Tijuana", "America/Cancun", "America/Hermosillo"} <= zones
+
+
+def test_registry_errors_name_file_line_and_column(tmp_path):
+    bad = tmp_path / "reg.csv"
+    bad.write_text("id,nombre,estado,zona_horaria,url,url_env\nsuc_1,X,Y,Mars/Base,sqlite:///x,\n")
+    with pytest.raises(ConfigError, match=r"reg.csv, line 2: zona_horaria 'Mars/Base'"):
+        load_registry(bad)
+
+
+def test_branch_url_from_environment_is_required(tmp_path):
+    reg = tmp_path / "reg.csv"
+    reg.write_text("id,nombre,estado,zona_horaria,url,url_env\nsuc_1,X,Y,America/Merida,,SUC_1_URL\n")
+    (branch,) = load_registry(reg)
+    assert branch.connection_url(tmp_path, {"SUC_1_URL": "mysql://u:p@h/db"}) == "mysql://u:p@h/db"
+    with pytest.raises(ConfigError, match="SUC_1_URL is not set"):
+        branch.connection_url(tmp_path, {})

@@ -1,0 +1,74 @@
+"""The code location loads, validates, and its asset graph matches the reviewed snapshot.
+
+After an intended change to the graph run `make snapshot` and commit the diff of
+podemos_assets_tests/snapshots/asset_graph.json with the change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from podemos_assets.config import REPO_ROOT
+from podemos_assets.definitions import defs
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_graph.json"
+
+
+def graph_snapshot(definitions: dg.Definitions) -> dict:
+    graph = definitions.resolve_asset_graph()
+    assets = {}
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        partitions = node.partitions_def
+        assets[key.to_user_string()] = {
+            "group": node.group_name,
+            "kind": "external" if node.is_external else "materializable",
+            "partitions": None if partitions is None else type(partitions).__name__,
+            "partition_dimensions": (
+                sorted(d.name for d in partitions.partitions_defs)
+                if isinstance(partitions, dg.MultiPartitionsDefinition)
+                else None
+            ),
+            "deps": sorted(p.to_user_string() for p in node.parent_keys),
+            "owners": sorted(node.owners),
+            "tags": {k: v for k, v in sorted(node.tags.items()) if k in ("domain", "criticality")},
+            "checks": sorted(c.name for c in node.check_keys),
+        }
+    return {
+        "assets": assets,
+        "schedules": sorted(s.name for s in definitions.schedules or []),
+        "sensors": sorted(s.name for s in definitions.sensors or []),
+        "jobs": sorted(j.name for j in definitions.jobs or [] if hasattr(j, "name")),
+    }
+
+
+def test_definitions_load_and_validate():
+    dg.Definitions.validate_loadable(defs)
+    assert defs.resolve_asset_graph() is not None
+
+
+def test_asset_graph_matches_snapshot():
+    current = graph_snapshot(defs)
+    if os.environ.get("PODEMOS_UPDATE_SNAPSHOT") or not SNAPSHOT.exists():
+        SNAPSHOT.write_text(json.dumps(current, indent=2, ensure_ascii=False, sort_keys=True) + "\n")
+    expected = json.loads(SNAPSHOT.read_text())
+    assert current == expected, (
+        "The asset graph changed. If intended, run `make snapshot` and commit the snapshot diff."
+    )
+
+
+def test_dagster_cli_validates_the_workspace():
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

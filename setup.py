@@ -1,0 +1,49 @@
+"""podemos-assets: Podemos' data platform on Dagster. Exact versions live in constraints.txt."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="podemos-assets",
+    version="0.1.0",
+    description="Branch ETL, payments warehouse, field events, regulatory report and governance as Dagster assets.",
+    packages=find_packages(exclude=["podemos_assets_tests", "benchmarks"]),
+    package_data={"podemos_assets": ["**/*.csv", "**/*.yaml", "**/*.json", "**/*.sql"]},
+    include_package_data=True,
+    python_requires=">=3.11,<3.13",
+    install_requires=[
+        "dagster==1.13.27",
+        "dagster-webserver==1.13.27",
+        "dagster-aws==0.29.27",
+        "dagster-dbt==0.29.27",
+        "dagster-duckdb==0.29.27",
+        "dagster-pandera==0.29.27",
+        "dbt-core>=1.11,<1.12",  # 1.12's parser downloads a wheel at build time: fails offline
+        "dbt-duckdb>=1.11,<1.12",
+        "duckdb",
+        "pandas>=2.2,<3",  # dagster-pandera requires pandas<3
+        "pandera[pandas]",
+        "pyarrow",
+        "connectorx",
+        "pymysql",
+        "starlette",
+        "uvicorn",
+        "httpx",
+        "openpyxl",
+        "tzdata",
+    ],
+    extras_require={
+        "spark": ["dagster-pyspark==0.29.27", "pyspark"],
+        "prod": ["dagster-postgres==0.29.27", "dagster-slack==0.29.27", "dbt-redshift>=1.11,<1.12", "psycopg2-binary"],
+        "dev": [
+            "pytest",
+            "pytest-xdist",
+            "hypothesis",
+            "playwright",  # drives Debian's chromium; never downloads a browser
+            "moto[server]",
+            "sqlglot",
+            "openlineage-python",
+            "boto3",
+        ],
+    },
+    entry_points={"console_scripts": ["podemos=podemos_assets.cli:main"]},
+)

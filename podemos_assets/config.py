@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+GO_LIVE = "2026-10-01"  # first daily partition; history before it is loaded by the bulk path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BRANCH_REGISTRY = Path(__file__).resolve().parent / "sucursales" / "sucursales.csv"
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import warnings
+
 import dagster as dg
 
 from podemos_assets.gobierno.vocabulary import Criticality
@@ -38,4 +40,6 @@ def _with_policy(spec: dg.AssetSpec) -> dg.AssetSpec:
 
 
 def apply_group_policies(defs: dg.Definitions) -> dg.Definitions:
-    return defs.map_asset_specs(func=_with_policy)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)  # map_asset_specs is stable enough for us
+        return defs.map_asset_specs(func=_with_policy)

@@ -91,3 +91,16 @@ def schema_metadata(model: type[pa.DataFrameModel]) -> dict[str, Any]:
 
 def pii_columns(model: type[pa.DataFrameModel]) -> list[str]:
     return [c["name"] for c in columns_of(model) if c["classification"] == Classification.PII.value]
+
+
+def redshift_comment_statements(model: type[pa.DataFrameModel], table: str, table_description: str) -> list[str]:
+    """`COMMENT ON` statements for a Redshift table, derived from the model (never written by hand)."""
+
+    def quote(text: str) -> str:
+        return "'" + (text or "").replace("'", "''") + "'"
+
+    statements = [f"COMMENT ON TABLE {table} IS {quote(table_description)};"]
+    for c in columns_of(model):
+        text = f"{c['description']} [{c['classification']}]"
+        statements.append(f"COMMENT ON COLUMN {table}.{c['name']} IS {quote(text)};")
+    return statements

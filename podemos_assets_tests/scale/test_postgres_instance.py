@@ -1,0 +1,114 @@
+"""The production Dagster instance (deploy/dagster.prod.yaml) against a real PostgreSQL 15 server.
+
+The server is private (initdb in a temp dir, loopback, password auth); compute logs go to S3, which
+here is moto on loopback, not AWS. `.ci/run` installs the postgresql package so CI runs this.
+"""
+
+import shutil
+
+import dagster as dg
+import psycopg2
+import pytest
+
+from podemos_assets.config import REPO_ROOT
+from podemos_assets.instance import POOL_LIMITS
+from podemos_assets_tests.scale.servers import moto_s3, postgres_available, postgres_server
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(not postgres_available(), reason="needs PostgreSQL 15 (Debian package postgresql)"),
+]
+
+PROD_YAML = REPO_ROOT / "deploy" / "dagster.prod.yaml"
+LOGS_BUCKET = "podemos-dagster-logs"
+
+branch_days = dg.MultiPartitionsDefinition(
+    {"fecha": dg.DailyPartitionsDefinition(start_date="2026-11-01"), "sucursal": dg.StaticPartitionsDefinition(["suc_001", "suc_002"])}
+)
+
+
+# Representative of the branch extraction: the same partitions shape and the same pool.
+@dg.asset(partitions_def=branch_days, pool="sucursales")
+def extraccion_representativa(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    slots = context.instance.event_log_storage.get_concurrency_info("sucursales")
+    return dg.MaterializeResult(
+        metadata={"holders": sorted(s.run_id for s in slots.claimed_slots), "slot_limit": slots.slot_count}
+    )
+
+
+@pytest.fixture(scope="module")
+def prod_env(tmp_path_factory):
+    """DAGSTER_HOME holding deploy/dagster.prod.yaml, with its env pointing at the private servers."""
+    home = tmp_path_factory.mktemp("dagster_home")
+    shutil.copyfile(PROD_YAML, home / "dagster.yaml")
+    with postgres_server() as pg, moto_s3(LOGS_BUCKET):
+        mp = pytest.MonkeyPatch()
+        for k, v in {**pg.env(), "DAGSTER_LOGS_BUCKET": LOGS_BUCKET, "DAGSTER_HOME": str(home)}.items():
+            mp.setenv(k, v)
+        try:
+            yield home, pg
+        finally:
+            mp.undo()
+
+
+def test_runs_events_and_pools_are_stored_in_postgres(prod_env):
+    home, pg = prod_env
+    keys = ["2026-11-03|suc_001", "2026-11-03|suc_002", "2026-11-04|suc_001"]
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        for pool, limit in POOL_LIMITS.items():
+            instance.event_log_storage.set_concurrency_slots(pool, limit)
+        run_ids = []
+        for key in keys:
+            result = dg.materialize([extraccion_representativa], instance=instance, partition_key=key)
+            assert result.success
+            run_ids.append(result.run_id)
+
+    # A second instance (new connections, nothing cached) reads everything back from Postgres.
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+        for run_id in run_ids:
+            assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.SUCCESS
+        materialized = instance.get_materialized_partitions(extraccion_representativa.key)
+        assert materialized == set(keys)
+        assert {p: instance.event_log_storage.get_concurrency_info(p).slot_count for p in POOL_LIMITS} == POOL_LIMITS
+        # Each step held a slot of the `sucursales` pool while it ran, and released it after.
+        records = instance.fetch_materializations(extraccion_representativa.key, limit=10).records
+        holders = sorted(r.asset_materialization.metadata["holders"].value for r in records)
+        assert holders == sorted([[rid] for rid in run_ids])
+        assert instance.event_log_storage.get_concurrency_info("sucursales").claimed_slots == []
+
+    with psycopg2.connect(host=pg.host, port=pg.port, user=pg.user, password=pg.password, dbname=pg.db) as con:
+        with con.cursor() as cur:
+            cur.execute("SELECT count(*) FROM runs WHERE run_id = ANY(%s)", (run_ids,))
+            assert cur.fetchone()[0] == len(keys)
+            cur.execute("SELECT count(*) FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION'")
+            assert cur.fetchone()[0] == len(keys)
+            cur.execute("SELECT concurrency_key, count(*) FROM concurrency_slots GROUP BY 1 ORDER BY 1")
+            assert dict(cur.fetchall()) == POOL_LIMITS
+
+
+def test_compute_logs_are_uploaded_to_the_logs_bucket(prod_env):
+    import boto3
+
+    home, _ = prod_env
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        result = dg.materialize([extraccion_representativa], instance=instance, partition_key="2026-11-05|suc_002")
+        assert result.success
+    listed = boto3.client("s3").list_objects_v2(Bucket=LOGS_BUCKET, Prefix="dagster/compute-logs/")
+    keys = [o["Key"] for o in listed.get("Contents", [])]
+    assert any(result.run_id in k and k.endswith(".out") for k in keys), keys
+
+
+def test_prod_instance_queues_runs_with_limits_retries_and_monitoring(prod_env):
+    home, _ = prod_env
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+        assert type(instance.run_launcher).__name__ == "EcsRunLauncher"
+        queue = instance.get_concurrency_config().run_queue_config
+        assert queue.max_concurrent_runs == 24
+        limits = {(t["key"], t.get("value")): t["limit"] for t in queue.tag_concurrency_limits}
+        assert limits == {("dagster/backfill", None): 12, ("podemos/motor", "spark"): 1}
+        pools = instance.get_concurrency_config().pool_config
+        assert (pools.default_pool_limit, pools.pool_granularity.value) == (1, "op")
+        assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
+        assert instance.run_monitoring_enabled and instance.run_monitoring_start_timeout_seconds == 300

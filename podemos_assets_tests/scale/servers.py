@@ -89,18 +89,16 @@ def postgres_server(db: str = "dagster") -> Iterator[Postgres]:
 
 
 @contextmanager
-def moto_s3(bucket: str) -> Iterator[str]:
-    """A moto S3 server on loopback with `bucket` created; yields its endpoint URL.
+def moto_server() -> Iterator[str]:
+    """A moto server (every AWS service it emulates) on loopback; yields its endpoint URL.
 
     The AWS_* variables point every boto3 / pyarrow client of this process at it, with fake keys.
     """
     import logging
 
-    import boto3
     from moto.server import ThreadedMotoServer
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per request otherwise
-
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
@@ -115,7 +113,6 @@ def moto_s3(bucket: str) -> Iterator[str]:
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
         yield endpoint
     finally:
         server.stop()
@@ -124,3 +121,13 @@ def moto_s3(bucket: str) -> Iterator[str]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+@contextmanager
+def moto_s3(bucket: str) -> Iterator[str]:
+    """moto on loopback with an S3 `bucket` created; yields the endpoint URL."""
+    import boto3
+
+    with moto_server() as endpoint:
+        boto3.client("s3", endpoint_url=endpoint).create_bucket(Bucket=bucket)
+        yield endpoint

@@ -7,6 +7,7 @@ A table's pandera `DataFrameModel` is its single source of truth. Each field is 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from enum import Enum
 from typing import Any
 
@@ -21,6 +22,29 @@ class Classification(str, Enum):
 
     def __str__(self) -> str:
         return self.value
+
+
+CLASSIFICATIONS = frozenset(c.value for c in Classification)
+
+
+class Audience(str, Enum):
+    """Who reads an asset's output; `ANALISTAS` outputs are scanned for PII and must be masked."""
+
+    ANALISTAS = "analistas"  # analysts and BI: PII must never appear raw
+    CUMPLIMIENTO = "cumplimiento"  # compliance/AML: may read PII
+    SISTEMAS = "sistemas"  # internal pipeline data, read by code only
+
+
+# Metadata and tag keys of the vocabulary (documented in docs/gobierno.md).
+AUDIENCE_TAG = "podemos/audience"  # tag: an Audience value
+SORT_KEY = "podemos/sort_key"  # metadata: comma-separated sort-key columns of a warehouse table
+DIST_KEY = "podemos/dist_key"  # metadata: Redshift DISTKEY column (optional)
+MATERIALIZATION = "podemos/materialization"  # metadata: "table" (default) or "view"
+FILES = "podemos/files"  # metadata: "<resource>:<prefix>" where an asset writes files people read
+TABLE_NAME = "dagster/table_name"  # Dagster's own key: the warehouse relation an asset writes
+COLUMN_LINEAGE = "dagster/column_lineage"
+COLUMN_SCHEMA = "dagster/column_schema"
+SCHEMA_MODEL = "podemos/schema_model"
 
 
 class Criticality(str, Enum):
@@ -84,8 +108,9 @@ def table_schema(model: type[pa.DataFrameModel]) -> dg.TableSchema:
 def schema_metadata(model: type[pa.DataFrameModel]) -> dict[str, Any]:
     """Definition metadata for an asset whose table is `model`: its column schema and the model name."""
     return {
-        **dg.TableMetadataSet(column_schema=table_schema(model)),
-        "podemos/schema_model": f"{model.__module__}.{model.__qualname__}",
+        # Dagster's standard key (TableMetadataSet is not exported by dagster 1.13's public API).
+        COLUMN_SCHEMA: table_schema(model),
+        SCHEMA_MODEL: f"{model.__module__}.{model.__qualname__}",
     }
 
 
@@ -104,3 +129,59 @@ def redshift_comment_statements(model: type[pa.DataFrameModel], table: str, tabl
         text = f"{c['description']} [{c['classification']}]"
         statements.append(f"COMMENT ON COLUMN {table}.{c['name']} IS {quote(text)};")
     return statements
+
+
+def column_classification(col: dg.TableColumn) -> str | None:
+    """A column's classification from its tags: `classification=<c>` (ours) or a bare dbt tag `pii`."""
+    value = (col.tags or {}).get("classification")
+    if value:
+        return value
+    bare = [t for t in (col.tags or {}) if t in CLASSIFICATIONS]
+    return bare[0] if len(bare) == 1 else None
+
+
+def analyst_facing() -> dict[str, str]:
+    """Tags for an asset whose output analysts read (scanned for PII, masked from the classification)."""
+    return {AUDIENCE_TAG: Audience.ANALISTAS.value}
+
+
+def warehouse_table(
+    table: str,
+    sort_key: Sequence[str],
+    *,
+    dist_key: str | None = None,
+    materialization: str = "table",
+) -> dict[str, Any]:
+    """Definition metadata of an asset that writes a warehouse relation, with its layout.
+
+    Every warehouse table declares its sort key (Redshift `SORTKEY`, DuckDB insertion order) so that
+    layout is reviewed, not discovered at 2 billion rows; views declare `materialization="view"`.
+    """
+    if materialization not in ("table", "view"):
+        raise ValueError(f"materialization must be 'table' or 'view', not {materialization!r}")
+    meta: dict[str, Any] = {TABLE_NAME: table, MATERIALIZATION: materialization}
+    if materialization == "table":
+        meta[SORT_KEY] = ",".join(sort_key)
+    if dist_key:
+        meta[DIST_KEY] = dist_key
+    return meta
+
+
+def report_files(resource_key: str, prefix: str) -> dict[str, str]:
+    """Definition metadata of an asset that writes files under `prefix` of the `resource_key` resource."""
+    return {FILES: f"{resource_key}:{prefix}"}
+
+
+def column_lineage(deps: Mapping[str, Iterable[tuple[dg.AssetKey | str | Sequence[str], str]]]) -> dict[str, Any]:
+    """`dagster/column_lineage` metadata: {column: [(upstream asset key, upstream column), ...]}.
+
+    Put it in an asset's definition metadata (the catalog exports it) or in its materialization.
+    """
+    return {
+        COLUMN_LINEAGE: dg.TableColumnLineage(
+            deps_by_column={
+                col: [dg.TableColumnDep(asset_key=dg.AssetKey.from_coercible(k), column_name=c) for k, c in upstream]
+                for col, upstream in deps.items()
+            }
+        )
+    }

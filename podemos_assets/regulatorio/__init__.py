@@ -1,5 +1,25 @@
-"""Capability `regulatorio`: see README and shared DESIGN.md §3. Exposes `defs`, merged by definitions.py."""
+"""Capability `regulatorio`: 15 source extracts, the daily regulatory report, its deadline machinery and
+the platform's alert sensor (see docs/regulatorio.md). Exposes `defs`, merged by definitions.py."""
 
 import dagster as dg
 
-defs = dg.Definitions()
+from podemos_assets.regulatorio.alertas import alert_sensor
+from podemos_assets.regulatorio.assets import SOURCE_ASSETS, reporte_regulatorio_diario
+from podemos_assets.regulatorio.checks import FRESHNESS_JOB, freshness_checks
+from podemos_assets.regulatorio.schedules import (
+    REPORT_JOB,
+    SOURCES_JOB,
+    arrival_sensor,
+    build_0200,
+    cutoff_0530,
+    freshness_watch,
+    redelivery_sensor,
+)
+
+defs = dg.Definitions(
+    assets=[*SOURCE_ASSETS, reporte_regulatorio_diario],
+    asset_checks=[freshness_checks],
+    jobs=[REPORT_JOB, SOURCES_JOB, FRESHNESS_JOB],
+    schedules=[build_0200, cutoff_0530, freshness_watch],
+    sensors=[arrival_sensor, redelivery_sensor, alert_sensor],
+)

@@ -1,0 +1,253 @@
+"""Demo part `regulatorio`: each day's 13 source files in their real formats, with control totals.
+
+Files go to `PODEMOS_SOURCES_URL/{fecha}/{file}` with the sender's trailer / sidecar; their mtime is the
+simulated arrival time. Seeded and deterministic. Planted (with `trouble`): one day whose required
+`spei` file arrives after the 05:30 cut-off (kept in `_tardios/` until the demo step "delivers" it),
+and one day with a malformed optional file (`seguros.csv`, a broken row).
+The two lake sources (branch payments, field payments) belong to their capabilities; `write_lake_sources`
+writes contract-shaped stand-ins for tests and the benchmark only.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sqlite3
+import tempfile
+import zlib
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from podemos_assets.regulatorio.readers import CONTROL_PREFIX
+from podemos_assets.regulatorio.registry import TZ, Source, load_sources
+from podemos_assets.regulatorio.schemas import SOURCE_MODELS, arrow_schema
+from podemos_assets.resources import LakeResource
+
+LATE_SOURCE = "spei"
+MALFORMED_SOURCE = "seguros"
+LATE_DIR = "_tardios"
+# Rows per day at scale 1 (the demo); the benchmark uses ~5M rows in total.
+BASE_ROWS = {
+    "core_creditos": 4000, "clientes_kyc": 12000, "contabilidad_gl": 300, "tesoreria": 40, "spei": 600,
+    "corresponsales": 800, "buro_credito": 500, "pld_alertas": 60, "cobranza": 900, "seguros": 400,
+    "quejas_condusef": 25, "asesores": 600, "catalogos_cnbv": 200, "sucursales_pagos": 6000, "app_campo": 1500,
+}
+CAUSAS = ["Cobro indebido", "Atención deficiente", "Cargo no reconocido", "Información incorrecta"]
+NOMBRES = ["María", "Guadalupe", "Juana", "Margarita", "Verónica", "Leticia", "Rosa", "Sofía", "Begoña"]
+
+
+def _money(rng: np.random.Generator, n: int, lo: int, hi: int) -> pa.Array:
+    """Exact decimal128(18,2) amounts from integer cents (never via float)."""
+    cents = pa.array(rng.integers(lo * 100, hi * 100, n), pa.int64())
+    s = pc.utf8_lpad(pc.cast(cents, pa.string()), 3, "0")
+    return pc.cast(pc.binary_join_element_wise(pc.utf8_slice_codeunits(s, 0, -2), pc.utf8_slice_codeunits(s, -2, 99), "."),
+                   pa.decimal128(18, 2))
+
+
+def _pick(rng, values, n, p=None) -> pa.Array:
+    return pa.array(np.asarray(values, dtype=object)[rng.choice(len(values), n, p=p)], pa.string())
+
+
+def _ids(prefix: str, start: int, n: int, width: int) -> pa.Array:
+    return pc.binary_join_element_wise(prefix, pc.utf8_lpad(pc.cast(pa.array(np.arange(start, start + n)), pa.string()),
+                                                           width, "0"), "")
+
+
+def make_table(name: str, fecha: str, n: int, rng: np.random.Generator, branches: int = 200) -> pa.Table:
+    """A typed table for source `name` (its model's Arrow schema)."""
+    suc = pc.binary_join_element_wise("suc_", pc.utf8_lpad(pc.cast(pa.array(rng.integers(1, branches + 1, n)),
+                                                                  pa.string()), 3, "0"), "")
+    ints = lambda lo, hi: pa.array(rng.integers(lo, hi, n), pa.int64())  # noqa: E731
+    d = date.fromisoformat(fecha)
+    cols = {
+        "core_creditos": lambda: dict(cuenta_id=pa.array(np.arange(1, n + 1), pa.int64()), sucursal=suc,
+                                      producto=_pick(rng, ["GRUPAL", "INDIVIDUAL", "EMERGENTE"], n, [0.8, 0.15, 0.05]),
+                                      saldo=_money(rng, n, 0, 60000),
+                                      dias_atraso=pa.array(np.where(rng.random(n) < 0.8, 0, rng.integers(1, 150, n)), pa.int64()),
+                                      estatus=_pick(rng, ["ACTIVA", "CASTIGADA"], n, [0.97, 0.03])),
+        "sucursales_pagos": lambda: dict(id=pa.array(np.arange(1, n + 1), pa.int64()), cuenta_id=ints(1, 400000),
+                                         monto=_money(rng, n, 50, 3000), canal=_pick(rng, ["VENTANILLA", "CAJA"], n),
+                                         sucursal=suc),
+        "app_campo": lambda: dict(event_id=_ids(f"{fecha}-", 0, n, 8), monto=_money(rng, n, 50, 2000)),
+        "clientes_kyc": lambda: dict(cliente_id=pa.array(np.arange(1, n + 1), pa.int64()), sucursal=suc,
+                                     curp=pc.binary_join_element_wise("GOMA", _ids("", 10**13, n, 14), ""),
+                                     nivel_riesgo=_pick(rng, ["BAJO", "MEDIO", "ALTO"], n, [0.85, 0.12, 0.03]),
+                                     fecha_alta=pa.array([d - timedelta(days=int(x)) for x in rng.integers(0, 2000, n)],
+                                                         pa.date32())),
+        "contabilidad_gl": lambda: dict(cuenta_contable=_ids("1", 1000, n, 6),
+                                        descripcion=_pick(rng, ["Cartera de crédito", "Bancos", "Intereses cobrados",
+                                                                "Estimación preventiva", "Comisiones por cobranza"], n),
+                                        debe=_money(rng, n, 0, 500000), haber=_money(rng, n, 0, 500000)),
+        "tesoreria": lambda: dict(cuenta_bancaria=_ids("CLABE****", 1000, n, 4),
+                                  banco=_pick(rng, ["BBVA", "Banorte", "Santander", "Banamex"], n),
+                                  saldo_inicial=_money(rng, n, 0, 9000000), saldo_final=_money(rng, n, 0, 9000000)),
+        "spei": lambda: dict(clave_rastreo=_ids(f"PM{d:%Y%m%d}", 0, n, 10), tipo=_pick(rng, ["E", "R"], n, [0.7, 0.3]),
+                             sucursal=suc, cuenta_id=ints(1, 400000), monto=_money(rng, n, 1000, 80000),
+                             banco=_pick(rng, ["40012", "40072", "40014", "40002"], n)),
+        "corresponsales": lambda: dict(folio=_ids("OX", 0, n, 12), corresponsal=_pick(rng, ["OXXO", "BANSEFI", "TELECOMM"], n),
+                                       cuenta_id=ints(1, 400000), monto=_money(rng, n, 50, 3000)),
+        "buro_credito": lambda: dict(cliente_id=ints(1, 400000), score=ints(300, 851), cuentas_abiertas=ints(0, 12)),
+        "pld_alertas": lambda: dict(alerta_id=_ids("PLD-", 0, n, 8), cliente_id=ints(1, 400000),
+                                    tipo=_pick(rng, ["RELEVANTE", "INUSUAL", "PREOCUPANTE"], n, [0.7, 0.25, 0.05]),
+                                    monto=_money(rng, n, 0, 300000)),
+        "cobranza": lambda: dict(gestion_id=pa.array(np.arange(1, n + 1), pa.int64()), cuenta_id=ints(1, 400000),
+                                 resultado=_pick(rng, ["PROMESA", "PAGO", "SIN_CONTACTO"], n), monto_promesa=_money(rng, n, 0, 5000)),
+        "seguros": lambda: dict(poliza=_ids("POL", 0, n, 9), cliente_id=ints(1, 400000), prima=_money(rng, n, 10, 300)),
+        "quejas_condusef": lambda: dict(folio=_ids("REDECO-", 0, n, 6), cliente_id=ints(1, 400000),
+                                        causa=_pick(rng, CAUSAS, n), estatus=_pick(rng, ["ABIERTA", "CERRADA"], n),
+                                        monto_reclamado=_money(rng, n, 0, 20000)),
+        "asesores": lambda: dict(asesor_id=pa.array(np.arange(1, n + 1), pa.int64()),
+                                 nombre=pc.binary_join_element_wise(_pick(rng, NOMBRES, n), _ids("Asesora ", 0, n, 4), " "),
+                                 sucursal=suc),
+        "catalogos_cnbv": lambda: dict(catalogo=_pick(rng, ["PRODUCTO", "LOCALIDAD"], n), clave=_ids("K", 0, n, 5),
+                                       descripcion=_pick(rng, ["Crédito grupal", "Localidad rural", "Región Bajío"], n)),
+    }[name]()
+    return pa.table(cols, schema=arrow_schema(SOURCE_MODELS[load_sources()[name].schema]))
+
+
+def control_of(source: Source, table: pa.Table) -> dict:
+    return {"filas": table.num_rows, "sumas": {c: pc.sum(table[c]).as_py() or Decimal("0.00") for c in source.control}}
+
+
+def render(source: Source, table: pa.Table, fecha: str) -> bytes:
+    """The file as the sender writes it, control totals included."""
+    control = control_of(source, table)
+    if source.format == "csv":
+        out = io.BytesIO()
+        pacsv.write_csv(table, out, pacsv.WriteOptions(quoting_style="none" if _plain(table) else "needed"))
+        trailer = ",".join([CONTROL_PREFIX, f"filas={control['filas']}"] + [f"{c}={v:.2f}" for c, v in control["sumas"].items()])
+        return (out.getvalue().decode("utf-8").replace('"', "") + trailer + "\n").encode(source.encoding)
+    if source.format == "fixed":
+        parts = []
+        for name, (start, width) in source.layout.items():
+            col = table[name].combine_chunks()
+            if pa.types.is_decimal(col.type):
+                col = pc.utf8_lpad(pc.replace_substring(pc.cast(col, pa.string()), ".", ""), width, "0")
+            elif pa.types.is_integer(col.type):
+                col = pc.utf8_lpad(pc.cast(col, pa.string()), width, "0")
+            else:
+                col = pc.utf8_rpad(col, width, " ")
+            parts.append(col)
+        lines = pc.binary_join_element_wise("1", *parts, "").to_pylist()
+        trailer = f"9{control['filas']:010d}" + "".join(f"{int(v * 100):018d}" for v in control["sumas"].values())
+        return "\n".join([f"0{fecha.replace('-', '')}", *lines, trailer, ""]).encode(source.encoding)
+    if source.format == "json":
+        recs = [{k: (f"{v:.2f}" if isinstance(v, Decimal) else v) for k, v in r.items()} for r in table.to_pylist()]
+        doc = {"fecha": fecha, "control": {"filas": control["filas"], "sumas": {c: f"{v:.2f}" for c, v in control["sumas"].items()}},
+               "registros": recs}
+        return json.dumps(doc, ensure_ascii=False, indent=1).encode("utf-8")
+    if source.format == "xlsx":
+        return _xlsx(table, control)
+    if source.format == "db":
+        return _sqlite(source, table, control)
+    raise ValueError(source.format)
+
+
+def _plain(table: pa.Table) -> bool:
+    return True  # generated text never holds commas or quotes
+
+
+def _xlsx(table: pa.Table, control: dict) -> bytes:
+    import openpyxl
+
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("datos")
+    ws.append(table.column_names)
+    for row in zip(*[c.to_pylist() for c in table.columns]):
+        ws.append([float(v) if isinstance(v, Decimal) else v for v in row])  # Excel stores numbers as doubles
+    wc = wb.create_sheet("control")
+    wc.append(["filas", control["filas"]])
+    for c, v in control["sumas"].items():
+        wc.append([c, f"{v:.2f}"])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _sqlite(source: Source, table: pa.Table, control: dict) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "s.sqlite")
+        con = sqlite3.connect(path)
+        con.execute(f"CREATE TABLE {source.table} ({', '.join(table.column_names)})")
+        rows = zip(*[[None if v is None else (str(v) if isinstance(v, (Decimal, date)) else v) for v in c.to_pylist()]
+                     for c in table.columns])
+        con.executemany(f"INSERT INTO {source.table} VALUES ({', '.join('?' * table.num_columns)})", rows)
+        con.execute("CREATE TABLE _control (medida TEXT, valor TEXT)")
+        con.executemany("INSERT INTO _control VALUES (?, ?)",
+                        [("filas", str(control["filas"]))] + [(c, f"{v:.2f}") for c, v in control["sumas"].items()])
+        con.commit()
+        con.close()
+        with open(path, "rb") as f:
+            return f.read()
+
+
+def day_rng(seed: int, fecha: str, name: str) -> np.random.Generator:
+    return np.random.default_rng([seed, date.fromisoformat(fecha).toordinal(), zlib.crc32(name.encode())])
+
+
+def source_bytes(name: str, fecha: str, seed: int = 42, scale: float = 1.0, branches: int = 200) -> bytes:
+    source = load_sources()[name]
+    n = max(1, int(BASE_ROWS[name] * scale))
+    return render(source, make_table(name, fecha, n, day_rng(seed, fecha, name), branches), fecha)
+
+
+def arrival_time(source: Source, fecha: str, rng: np.random.Generator) -> datetime:
+    start, end = source.window_on(fecha)
+    return start + (end - start) * float(rng.random()) * 0.9
+
+
+def write_source(sources: LakeResource, name: str, fecha: str, data: bytes, arrived: datetime, prefix: str = "") -> str:
+    """Drop one file in the drop zone, its mtime set to the (simulated) arrival time."""
+    key = f"{prefix}{load_sources()[name].path(fecha)}"
+    sources.write_bytes(key, data)
+    if sources.is_local:
+        ts = arrived.timestamp()
+        os.utime(sources.local_path(key), (ts, ts))
+    return key
+
+
+def write_lake_sources(lake: LakeResource, fecha: str, seed: int = 42, scale: float = 1.0, branches: int = 4) -> None:
+    """Stand-ins for the branch ETL and field-event outputs, in their contract's paths and types."""
+    t = make_table("sucursales_pagos", fecha, max(1, int(BASE_ROWS["sucursales_pagos"] * scale)),
+                   day_rng(seed, fecha, "sucursales_pagos"), branches)
+    for suc in sorted(set(t["sucursal"].to_pylist())):
+        part = t.filter(pc.equal(t["sucursal"], suc))
+        part = part.set_column(2, "monto", pc.cast(part["monto"], pa.decimal128(15, 2)))
+        lake.write_parquet(f"raw/sucursales/transacciones/fecha={fecha}/sucursal={suc}/part-0.parquet", part)
+    c = make_table("app_campo", fecha, max(1, int(BASE_ROWS["app_campo"] * scale)), day_rng(seed, fecha, "app_campo"))
+    lake.write_parquet(f"curated/campo/pagos/fecha_evento={fecha}/part-0.parquet", c)
+
+
+def malformed(data: bytes) -> bytes:
+    """A broken row: one field too many in the middle of the file."""
+    lines = data.split(b"\n")
+    lines[len(lines) // 2] += b",EXTRA"
+    return b"\n".join(lines)
+
+
+def generate(scenario, settings) -> dict:
+    sources = LakeResource(url=settings.sources_url)
+    names = [n for n, s in load_sources().items() if s.format != "lake"]
+    late_day = scenario.dates[-3] if scenario.trouble and scenario.days >= 3 else None
+    bad_day = scenario.dates[-2] if scenario.trouble and scenario.days >= 2 else None
+    files = 0
+    for d in scenario.dates:
+        fecha = d.isoformat()
+        for name in names:
+            data = source_bytes(name, fecha, scenario.seed, branches=scenario.branches)
+            arrived = arrival_time(load_sources()[name], fecha, day_rng(scenario.seed, fecha, "llegada-" + name))
+            prefix = ""
+            if d == late_day and name == LATE_SOURCE:
+                prefix, arrived = f"{LATE_DIR}/", datetime.combine(d + timedelta(days=1), datetime.min.time(), TZ) + timedelta(hours=7)
+            if d == bad_day and name == MALFORMED_SOURCE:
+                data = malformed(data)
+            write_source(sources, name, fecha, data, arrived, prefix)
+            files += 1
+    return {"files": files, "late": f"{LATE_SOURCE}@{late_day}" if late_day else None,
+            "malformed": f"{MALFORMED_SOURCE}@{bad_day}" if bad_day else None}

@@ -1,0 +1,125 @@
+"""The 15 source assets (one factory over the registry) and `reporte_regulatorio_diario`."""
+
+from datetime import datetime, timedelta
+
+import dagster as dg
+
+from podemos_assets.config import GO_LIVE
+from podemos_assets.gobierno import schema_metadata
+from podemos_assets.regulatorio.errors import ReconciliationMismatch, ReportNotDue, SourceFileRejected, SourceMissing
+from podemos_assets.regulatorio.extracts import extract_key, ingest
+from podemos_assets.regulatorio.registry import CUTOFF, TZ_NAME, Source, at, load_sources
+from podemos_assets.regulatorio.report import deliver, gather, missing_required
+from podemos_assets.regulatorio.schemas import SOURCE_MODELS, SeccionCartera
+from podemos_assets.resources import LakeResource
+from podemos_assets.resources.clock import ClockResource
+
+GROUP = "regulatorio"
+PARTITIONS = dg.DailyPartitionsDefinition(start_date=GO_LIVE, timezone=TZ_NAME)
+REPORT_KEY = dg.AssetKey("reporte_regulatorio_diario")
+SCHEMA_CHECK = "esquema_y_totales_de_control"
+RECONCILIATION_CHECK = "conciliacion_al_centavo"
+
+
+def source_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["regulatorio", name])
+
+
+def _window_length(source: Source) -> timedelta:
+    start, end = (datetime.combine(datetime.min, t) for t in source.window)
+    return end - start
+
+
+def build_source_asset(source: Source) -> dg.AssetsDefinition:
+    """One source extract: daily partition, blocking schema + control-totals check, arrival-window freshness."""
+    key = source_key(source.name)
+
+    @dg.asset(
+        key=key,
+        partitions_def=PARTITIONS,
+        group_name=GROUP,
+        owners=[source.owner],
+        description=f"{source.description} Format {source.format}; arrives {source.window[0]:%H:%M}-"
+        f"{source.window[1]:%H:%M} America/Mexico_City; {'required' if source.required else 'optional'} for the report.",
+        metadata={**schema_metadata(SOURCE_MODELS[source.schema]), "podemos/formato": source.format,
+                  "podemos/archivo": source.file, "podemos/requerida": source.required,
+                  "podemos/totales_de_control": ["filas", *source.control]},
+        deps=[dg.AssetKey(list(source.upstream))] if source.upstream else [],
+        check_specs=[dg.AssetCheckSpec(SCHEMA_CHECK, asset=key, blocking=True,
+                                       description="pandera schema of every row and the sender's control totals "
+                                       "(rows, Decimal sums) match what was read; a failing file is not stored")],
+        freshness_policy=dg.FreshnessPolicy.cron(deadline_cron=source.deadline_cron,
+                                                 lower_bound_delta=_window_length(source), timezone=TZ_NAME),
+        kinds={"python", "parquet"},
+        tags={"podemos/requerida": str(source.required).lower()},
+    )
+    def _source_asset(context: dg.AssetExecutionContext, sources: LakeResource, lake: LakeResource):
+        fecha = context.partition_key
+        try:
+            extract = ingest(source, fecha, sources, lake)
+        except SourceMissing as exc:
+            raise dg.Failure(description=f"{source.name} {fecha}: {exc}", allow_retries=False) from None
+        except SourceFileRejected as exc:
+            yield dg.AssetCheckResult(check_name=SCHEMA_CHECK, passed=False, severity=dg.AssetCheckSeverity.ERROR,
+                                      metadata={"archivo": exc.file, "fila": exc.row or 0, "columna": exc.column or "",
+                                                "error": str(exc), "tipo": type(exc).__name__})
+            raise dg.Failure(description=str(exc), allow_retries=False) from None
+        c = extract.control
+        yield dg.MaterializeResult(
+            metadata={"dagster/row_count": extract.rows, "archivo": c["archivo"], "sha256": c["sha256"],
+                      "llegada": c["llegada"] or "", "extracto": lake.uri(extract_key(source.name, fecha))},
+            data_version=dg.DataVersion(c["sha256"]),
+            check_results=[dg.AssetCheckResult(check_name=SCHEMA_CHECK, passed=True,
+                                               metadata={"filas": extract.rows, **{f"suma_{k}": v for k, v in
+                                                                                   c["leido"]["sumas"].items()}})],
+        )
+
+    return _source_asset
+
+
+SOURCE_ASSETS = [build_source_asset(s) for s in load_sources().values()]
+
+
+@dg.asset(
+    key=REPORT_KEY,
+    partitions_def=PARTITIONS,
+    group_name=GROUP,
+    description="Daily regulatory report of business day `fecha`: one CSV per section (portfolio by branch and "
+    "product with PAR buckets, payments received, disbursements, PLD alerts, complaints, ledger, treasury, ...), an "
+    "XLSX workbook and manifest.json, delivered atomically as a new version to the outbox by 06:00 "
+    "America/Mexico_City (partial at the 05:30 cut-off when a required source is missing).",
+    metadata={**schema_metadata(SeccionCartera), "podemos/outbox": "reporte_regulatorio/{fecha}/v{N}/"},
+    deps=[source_key(n) for n in load_sources()],
+    check_specs=[dg.AssetCheckSpec(RECONCILIATION_CHECK, asset=REPORT_KEY, blocking=True,
+                                   description="Every section equals its sources (read and declared) to the cent; "
+                                   "a difference stops delivery")],
+    freshness_policy=dg.FreshnessPolicy.cron(deadline_cron="0 6 * * *", lower_bound_delta=timedelta(hours=4),
+                                             timezone=TZ_NAME),
+    kinds={"python", "csv", "xlsx"},
+)
+def reporte_regulatorio_diario(context: dg.AssetExecutionContext, lake: LakeResource, outbox: LakeResource,
+                               clock: ClockResource):
+    fecha, now = context.partition_key, clock.now()
+    missing = missing_required(gather(fecha, lake)[0])
+    if missing and now < at(fecha, CUTOFF):
+        exc = ReportNotDue(f"{fecha}: required sources {missing} have not arrived; a partial report is delivered only "
+                           f"after the cut-off {at(fecha, CUTOFF):%Y-%m-%d %H:%M} America/Mexico_City")
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+    try:
+        delivery = deliver(fecha, lake, outbox, now)
+    except ReconciliationMismatch as exc:
+        yield dg.AssetCheckResult(check_name=RECONCILIATION_CHECK, passed=False,
+                                  metadata={"diferencias": exc.differences, "error": str(exc)})
+        raise dg.Failure(description=str(exc), allow_retries=False) from None
+    m = delivery.manifest
+    context.log.info(f"{fecha} v{delivery.version} {'PARTIAL ' if m['parcial'] else ''}"
+                     f"{'delivered' if delivery.new else 'already delivered (same content)'}")
+    yield dg.MaterializeResult(
+        metadata={"version": delivery.version, "nueva_version": delivery.new, "parcial": m["parcial"],
+                  "faltantes_requeridas": m["faltantes_requeridas"], "excepciones": len(m["excepciones"]),
+                  "entregado_en": m["entregado_en"], "a_tiempo": m["a_tiempo"],
+                  "outbox": outbox.uri(f"reporte_regulatorio/{fecha}/v{delivery.version}/")},
+        data_version=dg.DataVersion(m["contenido_sha256"]),
+        check_results=[dg.AssetCheckResult(check_name=RECONCILIATION_CHECK, passed=True,
+                                           metadata={"comparaciones": len(m["conciliacion"])})],
+    )

@@ -1,19 +1,51 @@
-"""Governance (`gobierno`): the metadata vocabulary, group policies, the catalog and the CI gate."""
+"""Governance (`gobierno`): the metadata vocabulary, group policies, the catalog, the PII scan and the CI gate."""
 
 import dagster as dg
 
 from podemos_assets.gobierno.policies import GROUP_POLICIES, apply_group_policies
-from podemos_assets.gobierno.vocabulary import Classification, Criticality, column, schema_metadata, table_schema
+from podemos_assets.gobierno.vocabulary import (
+    AUDIENCE_TAG,
+    SORT_KEY,
+    Audience,
+    Classification,
+    Criticality,
+    analyst_facing,
+    column,
+    column_lineage,
+    columns_of,
+    redshift_comment_statements,
+    report_files,
+    schema_metadata,
+    table_schema,
+    warehouse_table,
+)
 
 __all__ = [
+    "AUDIENCE_TAG",
     "GROUP_POLICIES",
+    "SORT_KEY",
+    "Audience",
     "Classification",
     "Criticality",
+    "analyst_facing",
     "apply_group_policies",
     "column",
+    "column_lineage",
+    "columns_of",
     "defs",
+    "redshift_comment_statements",
+    "report_files",
     "schema_metadata",
     "table_schema",
+    "warehouse_table",
 ]
 
-defs = dg.Definitions()
+
+def _build_defs() -> dg.Definitions:
+    # Imported here so that capabilities importing the vocabulary do not load the assets' dependencies.
+    from podemos_assets.gobierno.assets import catalogo_datos, escaneo_pii, gobierno_diario
+
+    return dg.Definitions(assets=[catalogo_datos, escaneo_pii], schedules=[gobierno_diario])
+
+
+defs = _build_defs()

@@ -46,9 +46,12 @@ def redshift_type(dtype: str) -> str:
 
 
 def redshift_relation(table: str) -> str:
-    """`schema.table` in Redshift from Dagster's table name (DuckDB adds the database file's name)."""
-    parts = table.split(".")
-    return ".".join(parts[-2:])
+    """`schema.table` in Redshift from Dagster's table name (DuckDB adds the database file's name and
+    calls the default schema `main`, Redshift `public`)."""
+    parts = table.split(".")[-2:]
+    if len(parts) == 1 or parts[0] == "main":
+        parts = ["public", parts[-1]]
+    return ".".join(parts)
 
 
 def _columns(names) -> str:

@@ -64,7 +64,7 @@ def warehouse_layout(node) -> WarehouseLayout | None:
 def asset_violations(node) -> list[str]:
     """What one asset node (of a resolved asset graph) lacks; empty when it is fully governed."""
     name = node.key.to_user_string()
-    if node.is_external and not node.metadata and not node.description and not node.owners:
+    if (node.metadata or {}).get("dagster/auto_created_stub_asset"):
         # A dep declared by key that no capability defines: Dagster made a bare stub for it.
         return [f"{name}: referenced as a dependency but defined by no capability (no owner, description, schema)"]
     out: list[str] = []

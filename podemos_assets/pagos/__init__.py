@@ -1,5 +1,10 @@
-"""Capability `pagos`: see README and shared DESIGN.md §3. Exposes `defs`, merged by definitions.py."""
+"""Capability `pagos`: the payments warehouse (pagos_historicos, quarantine, dimensions, rollups), the
+critical reports (dbt, sql/) and the layout-health checks. See docs/pagos.md and DESIGN.md §3."""
 
 import dagster as dg
 
-defs = dg.Definitions()
+from podemos_assets.pagos.assets import pagos_merge
+from podemos_assets.pagos.checks import CHECKS
+from podemos_assets.pagos.reports import reportes_diarios, reportes_generales
+
+defs = dg.Definitions(assets=[pagos_merge, reportes_diarios, reportes_generales], asset_checks=CHECKS)

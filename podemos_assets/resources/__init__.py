@@ -23,5 +23,6 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "outbox": LakeResource(url=settings.outbox_url),
         "warehouse": WarehouseResource(url=settings.warehouse_url),
         "alerts": AlertsResource(url=settings.alerts_url),
+        "dbt": __import__("podemos_assets.resources.dbt", fromlist=["dbt_resource"]).dbt_resource(settings),
         "clock": ClockResource(),  # regulatorio: deadlines ask it for "now" (pinned in tests/demo)
     }

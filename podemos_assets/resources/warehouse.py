@@ -7,6 +7,7 @@ writing process per file, so every asset that writes here runs in the `warehouse
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,5 +44,28 @@ class WarehouseResource(dg.ConfigurableResource):
         con = duckdb.connect(str(path), read_only=read_only)
         try:
             yield con
+        finally:
+            con.close()
+
+    def fetch_all(self, sql: str) -> list[tuple]:
+        """Rows of a read-only query: DuckDB locally; on Redshift through redshift_connector (installed with
+        dbt-redshift), user/host/database from the URL and the password from REDSHIFT_PASSWORD."""
+        if self.dialect == "duckdb":
+            with self.connect(read_only=True) as con:
+                return con.execute(sql).fetchall()
+        import redshift_connector
+
+        parsed = urlparse(self.url)
+        con = redshift_connector.connect(
+            host=parsed.hostname,
+            port=parsed.port or 5439,
+            database=parsed.path.lstrip("/"),
+            user=parsed.username,
+            password=os.environ.get("REDSHIFT_PASSWORD", ""),
+        )
+        try:
+            cur = con.cursor()
+            cur.execute(sql)
+            return [tuple(r) for r in cur.fetchall()]
         finally:
             con.close()

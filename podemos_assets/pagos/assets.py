@@ -1,0 +1,96 @@
+"""`pagos_merge`: one multi-asset that merges a day of branch extracts into the warehouse tables of `pagos`.
+
+The tables change together in one DuckDB transaction per day (a payment moves between
+pagos_historicos and pagos_cuarentena atomically), hence one multi-asset rather than eight assets.
+"""
+
+
+import time
+
+import dagster as dg
+
+from podemos_assets.config import load_settings
+from podemos_assets.gobierno import schema_metadata
+from podemos_assets.gobierno.vocabulary import analyst_facing, warehouse_table
+from podemos_assets.pagos import schemas
+from podemos_assets.pagos.extracts import read_day
+from podemos_assets.pagos.layout import compact
+from podemos_assets.pagos.merge import merge_day
+from podemos_assets.pagos.partitions import DIARIO, UNA_CORRIDA, extract_deps
+from podemos_assets.resources import WAREHOUSE_POOL, LakeResource, WarehouseResource
+from podemos_assets.sucursales.registry import load_registry
+
+GROUP = "pagos"
+# table -> (model, sort key, Redshift dist key, description, analysts read it)
+TABLES = {
+    "pagos_historicos": (schemas.PagosHistoricos, ["fecha_pago", "id_cliente"], "id_cliente",
+                         "Historical payments: one row per payment (latest version), all branches, merged daily.", True),
+    "pagos_cuarentena": (schemas.PagosCuarentena, ["fecha_pago", "id_cliente"], "id_cliente",
+                         "Payments held back with a reason (unknown loan, client or branch; deleted at the branch); "
+                         "they leave when the reason goes away.", False),
+    "pagos_por_cliente": (schemas.PagosPorCliente, ["id_cliente", "fecha_pago"], "id_cliente",
+                          "Client-ordered projection of pagos_historicos, for a client's payment history.", True),
+    "pagos_diario_sucursal": (schemas.PagosDiarioSucursal, ["fecha_pago", "sucursal"], None,
+                              "Rollup per day, branch and status, recomputed for exactly the days that changed.", True),
+    "cuentas": (schemas.Cuentas, ["id_prestamo"], None, "Loan accounts, latest version (dimension).", True),
+    "clientes": (schemas.Clientes, ["id_cliente"], None,
+                 "Known clients without PII (PII stays in the branch databases and the raw lake).", True),
+    "calendario_pagos": (schemas.CalendarioPagos, ["id_prestamo", "num_pago"], None,
+                         "Weekly instalments, latest version (dimension; basis of portfolio at risk).", True),
+    "pagos_bajas": (schemas.PagosBajas, ["tabla", "sucursal", "id_origen"], None,
+                    "Tombstones received from the branch ETL (deleted source rows).", False),
+}
+
+
+def _spec(table: str) -> dg.AssetSpec:
+    model, sort_key, dist_key, description, analysts = TABLES[table]
+    return dg.AssetSpec(
+        key=table,
+        description=description,
+        group_name=GROUP,
+        deps=extract_deps(),
+        kinds={"duckdb"},
+        tags=analyst_facing() if analysts else {},
+        metadata={**schema_metadata(model), **warehouse_table(table, sort_key, dist_key=dist_key)},
+    )
+
+
+class MergeConfig(dg.Config):
+    compactar: bool = False  # re-sort pagos_historicos and pagos_por_cliente after the merge (layout fix)
+
+
+@dg.multi_asset(
+    name="pagos_merge",
+    specs=[_spec(t) for t in TABLES],
+    partitions_def=DIARIO,
+    backfill_policy=UNA_CORRIDA,
+    pool=WAREHOUSE_POOL,
+    can_subset=False,
+)
+def pagos_merge(context: dg.AssetExecutionContext, config: MergeConfig, lake: LakeResource,
+                warehouse: WarehouseResource):
+    """Merge each day of the run's partition range, oldest first, one transaction per day."""
+    zones = {b.id: b.zona_horaria for b in load_registry(load_settings().branch_registry)}
+    per_day, t0 = [], time.perf_counter()
+    with warehouse.connect() as con:
+        for fecha in sorted(context.partition_keys):
+            inputs, files = read_day(lake, fecha)
+            stats = merge_day(con, fecha, inputs, zones)
+            context.log.info(f"{fecha}: {files} files, {stats}")
+            per_day.append(stats)
+        if config.compactar:
+            for table in ("pagos_historicos", "pagos_por_cliente"):
+                compact(con, table)
+        con.execute("CHECKPOINT")
+        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+        motivos = dict(con.execute("SELECT motivo, count(*) FROM pagos_cuarentena GROUP BY 1 ORDER BY 1").fetchall())
+    seconds = round(time.perf_counter() - t0, 2)
+    for table in TABLES:
+        meta = {"dagster/row_count": counts[table], "merge_seconds": seconds, "days": len(per_day)}
+        if table == "pagos_historicos":
+            meta["pagos_nuevos_o_cambiados"] = sum(s.pagos_new_or_changed for s in per_day)
+            meta["pagos_liberados_de_cuarentena"] = sum(s.pagos_released for s in per_day)
+            meta["transacciones_leidas"] = sum(s.rows_in.get("transacciones", 0) for s in per_day)
+        if table == "pagos_cuarentena":
+            meta["por_motivo"] = dg.MetadataValue.json(motivos)
+        yield dg.MaterializeResult(asset_key=table, metadata=meta)

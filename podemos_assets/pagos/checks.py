@@ -1,0 +1,100 @@
+"""Layout-health checks: the next degradation of pagos_historicos is caught here, before users notice.
+
+On DuckDB they read the storage metadata (zone maps per row group); on Redshift they run the
+profiling query sql/redshift/profiling/svv_table_info.sql with the thresholds below. A failing check
+says what to run to fix it.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from podemos_assets.config import REPO_ROOT
+from podemos_assets.pagos import layout
+from podemos_assets.resources import WarehouseResource
+
+TABLE = "pagos_historicos"
+PROFILING = REPO_ROOT / "sql" / "redshift" / "profiling"
+# Redshift thresholds (svv_table_info): above them the reports degrade.
+MAX_UNSORTED = 20.0
+MAX_STATS_OFF = 10.0
+MAX_SKEW_ROWS = 4.0
+
+
+def redshift_table_info(warehouse: WarehouseResource) -> dict[str, dict]:
+    sql = (PROFILING / "svv_table_info.sql").read_text()
+    cols = ["schema", "table", "tbl_rows", "size_mb", "unsorted", "stats_off", "skew_rows", "diststyle", "sortkey1",
+            "encoded"]
+    return {r[1]: dict(zip(cols, r)) for r in warehouse.fetch_all(sql)}
+
+
+def redshift_result(info: dict, metric: str, limit: float, fix: str) -> dg.AssetCheckResult:
+    value = info.get(metric)
+    passed = value is not None and float(value) <= limit
+    text = f"{metric} = {value} (limit {limit})" + ("" if passed else f": run `{fix}`")
+    return dg.AssetCheckResult(passed=passed, metadata={metric: float(value or 0), "limit": limit, "detalle": text})
+
+
+def _duckdb_result(passed: bool, metric: str, value: float, limit: float, table: str, **extra) -> dg.AssetCheckResult:
+    detail = f"{metric} = {value:.3f} (limit {limit})"
+    if not passed:
+        detail += ": " + layout.FIX.format(table=table)
+    return dg.AssetCheckResult(passed=passed, metadata={metric: round(value, 4), "limit": limit, "detalle": detail,
+                                                        **extra})
+
+
+@dg.asset_check(asset=TABLE, name="orden_fecha_pago", description=(
+    "Date ranges still prune: share of row groups whose fecha_pago range overlaps another's (DuckDB), "
+    f"or svv_table_info.unsorted (Redshift, limit {MAX_UNSORTED} %)."))
+def orden_fecha_pago(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    if warehouse.dialect != "duckdb":
+        return redshift_result(redshift_table_info(warehouse).get(TABLE, {}), "unsorted", MAX_UNSORTED,
+                               f"VACUUM SORT ONLY {TABLE} TO 99 PERCENT")
+    with warehouse.connect(read_only=True) as con:
+        groups = layout.row_groups(con, TABLE, "fecha_pago")
+    share = layout.overlap_share(groups)
+    return _duckdb_result(share <= layout.MAX_OVERLAP, "row_groups_solapados", share, layout.MAX_OVERLAP, TABLE,
+                          row_groups=len(groups), row_groups_por_dia=round(layout.groups_per_lookup(groups), 2))
+
+
+@dg.asset_check(asset=TABLE, name="estadisticas_vigentes", description=(
+    "Zone maps describe live rows: share of stored rows that are deleted but still widen the min/max (DuckDB), "
+    f"or svv_table_info.stats_off (Redshift, limit {MAX_STATS_OFF})."))
+def estadisticas_vigentes(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    if warehouse.dialect != "duckdb":
+        return redshift_result(redshift_table_info(warehouse).get(TABLE, {}), "stats_off", MAX_STATS_OFF,
+                               f"ANALYZE {TABLE}")
+    with warehouse.connect(read_only=True) as con:
+        groups = layout.row_groups(con, TABLE, "fecha_pago")
+        share = layout.deleted_share(con, TABLE, groups)
+    return _duckdb_result(share <= layout.MAX_DELETED, "filas_borradas", share, layout.MAX_DELETED, TABLE)
+
+
+@dg.asset_check(asset=TABLE, name="tamano_y_reparto", description=(
+    "Row groups are full (share under a quarter of 122,880 rows, DuckDB), or rows are evenly spread over "
+    f"slices (svv_table_info.skew_rows, Redshift, limit {MAX_SKEW_ROWS})."))
+def tamano_y_reparto(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    if warehouse.dialect != "duckdb":
+        return redshift_result(redshift_table_info(warehouse).get(TABLE, {}), "skew_rows", MAX_SKEW_ROWS,
+                               "review DISTKEY(id_cliente): SELECT id_cliente, count(*) ... to find the outlier")
+    with warehouse.connect(read_only=True) as con:
+        groups = layout.row_groups(con, TABLE, "fecha_pago")
+    share = layout.small_group_share(groups)
+    return _duckdb_result(share <= layout.MAX_SMALL_GROUPS, "row_groups_pequenos", share, layout.MAX_SMALL_GROUPS,
+                          TABLE, row_groups=len(groups))
+
+
+@dg.asset_check(asset="pagos_por_cliente", name="orden_id_cliente", description=(
+    "A client's history stays cheap: row groups read per client lookup (grows by one per appended day "
+    f"until compaction; limit {layout.MAX_GROUPS_PER_LOOKUP})."))
+def orden_id_cliente(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    if warehouse.dialect != "duckdb":
+        return dg.AssetCheckResult(passed=True, metadata={"detalle": "Redshift: DISTKEY(id_cliente) serves lookups"})
+    with warehouse.connect(read_only=True) as con:
+        groups = layout.row_groups(con, "pagos_por_cliente", "id_cliente")
+    per_lookup = layout.groups_per_lookup(groups)
+    return _duckdb_result(per_lookup <= layout.MAX_GROUPS_PER_LOOKUP, "row_groups_por_cliente", per_lookup,
+                          layout.MAX_GROUPS_PER_LOOKUP, "pagos_por_cliente", row_groups=len(groups))
+
+
+CHECKS = [orden_fecha_pago, estadisticas_vigentes, tamano_y_reparto, orden_id_cliente]

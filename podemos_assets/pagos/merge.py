@@ -1,0 +1,229 @@
+"""The incremental merge of one day of branch extracts into `pagos_historicos` and its companions (DuckDB).
+
+Rules (DESIGN.md §3): one row per payment; the latest version wins by source `updated_at_utc`, then
+extraction (`extraccion`), then the row's own values, so the result never depends on arrival order or
+redelivery; a redelivered version equal to the stored one changes nothing (no rewrite, no reorder).
+Tombstones are kept in `pagos_bajas`: a version updated on or before the detection day is dead and
+its payment goes to quarantine (`baja_en_sucursal`) instead of being silently kept. Payments whose
+branch, loan or client is unknown wait in `pagos_cuarentena` and are re-evaluated every merge.
+
+Cost: everything is restricted to the keys and days in the day's extracts, except one probe of the
+`id_pago` column to find stored versions of those keys; rewrites are pruned by `fecha_pago` zone maps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+
+from podemos_assets.pagos import schemas
+from podemos_assets.pagos.ddl import duckdb_create
+
+TABLES = {
+    "pagos_historicos": schemas.PagosHistoricos,
+    "pagos_cuarentena": schemas.PagosCuarentena,
+    "pagos_por_cliente": schemas.PagosPorCliente,
+    "pagos_diario_sucursal": schemas.PagosDiarioSucursal,
+    "cuentas": schemas.Cuentas,
+    "clientes": schemas.Clientes,
+    "calendario_pagos": schemas.CalendarioPagos,
+    "pagos_bajas": schemas.PagosBajas,
+}
+PRIMARY_KEYS = {"pagos_bajas": "tabla, sucursal, id_origen"}
+
+_LINEAGE = "sucursal, id AS id_origen, updated_at AS updated_at_origen, updated_at_utc, extraccion"
+# Source table -> (warehouse table, key column, expressions of the non-lineage columns).
+DIMENSIONS = {
+    "cuentas": ("cuentas", "id_prestamo", "gid(id, sucursal) AS id_prestamo, gid(grupo_id, sucursal) AS id_grupo, "
+                "CAST(monto AS DECIMAL(18,2)) AS monto_otorgado, CAST(saldo AS DECIMAL(18,2)) AS saldo, estatus, "
+                "fecha_desembolso"),
+    "clientes": ("clientes", "id_cliente", "gid(id, sucursal) AS id_cliente"),
+    "calendario_pagos": ("calendario_pagos", "id_cuota", "gid(id, sucursal) AS id_cuota, "
+                         "gid(cuenta_id, sucursal) AS id_prestamo, num_pago, CAST(monto AS DECIMAL(18,2)) AS monto, "
+                         "fecha_pago AS fecha_vencimiento, estatus"),
+}
+PAGOS_SELECT = """
+SELECT gid(t.id, t.sucursal) AS id_pago, gid(t.cuenta_id, t.sucursal) AS id_prestamo,
+       gid(t.cliente_id, t.sucursal) AS id_cliente, CAST(t.monto AS DECIMAL(18,2)) AS monto,
+       CAST(t.fecha AS DATE) AS fecha_pago,
+       CASE WHEN t.monto < 0 THEN 'REVERSO' ELSE 'APLICADO' END AS status_pago,
+       CAST(json_object('canal', t.canal) AS VARCHAR) AS otros_datos,
+       local_to_utc(s.zona_horaria, t.fecha) AS fecha_pago_utc,
+       t.sucursal, t.id AS id_origen, t.updated_at AS updated_at_origen, t.updated_at_utc, t.extraccion
+FROM in_transacciones t LEFT JOIN sucursales s ON s.id = t.sucursal
+"""
+PAGOS_COLS = [c for c in schemas.PagosHistoricos.to_schema().columns]
+POR_CLIENTE_COLS = list(schemas.PagosPorCliente.to_schema().columns)
+RELEASABLE = ("sucursal_desconocida", "prestamo_desconocido", "cliente_desconocido")
+
+
+@dataclass
+class MergeStats:
+    fecha: str
+    rows_in: dict[str, int] = field(default_factory=dict)
+    pagos_new_or_changed: int = 0
+    pagos_published: int = 0
+    pagos_quarantined: dict[str, int] = field(default_factory=dict)
+    pagos_released: int = 0
+    fechas_recomputed: int = 0
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for table, model in TABLES.items():
+        ddl = duckdb_create(model, table)
+        if table in PRIMARY_KEYS:
+            ddl = ddl[:-2] + f",\n    PRIMARY KEY ({PRIMARY_KEYS[table]})\n)"
+        con.execute(ddl)
+
+
+def _session(con: duckdb.DuckDBPyConnection, branch_zones: dict[str, str]) -> None:
+    con.execute("SET TimeZone = 'UTC'")
+    # Global ids: the branch number in the last three digits (suc_013, id 4521 -> 4521013).
+    con.execute("CREATE OR REPLACE TEMP MACRO gid(x, suc) AS x * 1000 + CAST(substr(suc, 5) AS BIGINT)")
+    # DuckDB resolves an ambiguous local time (fall-back hour) to the later instant; the branch extractor
+    # (Python zoneinfo, fold=0) takes the earlier one. Match it: one hour earlier if that reads the same.
+    con.execute("""CREATE OR REPLACE TEMP MACRO local_to_utc(zone, ts) AS
+        CASE WHEN timezone(zone, timezone(zone, ts) - INTERVAL 1 HOUR) = ts
+             THEN timezone(zone, ts) - INTERVAL 1 HOUR ELSE timezone(zone, ts) END""")
+    zones = pa.table({"id": list(branch_zones), "zona_horaria": list(branch_zones.values())},
+                     schema=pa.schema([("id", pa.string()), ("zona_horaria", pa.string())]))
+    con.register("sucursales", zones)
+
+
+def _order_by(columns: list[str]) -> str:
+    # Latest version first; then the values, so ties never depend on arrival; stored row wins exact ties.
+    rest = [c for c in columns if c not in ("updated_at_utc", "extraccion")]
+    return "updated_at_utc DESC, extraccion DESC, " + ", ".join(f"{c} DESC NULLS LAST" for c in rest) + ", nuevo ASC"
+
+
+def _merge_dimension(con, source: str) -> None:
+    table, key, exprs = DIMENSIONS[source]
+    cols = list(TABLES[table].to_schema().columns)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE stage AS SELECT {exprs}, {_LINEAGE} FROM in_{source}")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE afectadas AS
+        SELECT {key} AS k FROM stage
+        UNION SELECT gid(id, sucursal) FROM in_bajas WHERE tabla = '{source}'""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE final AS
+        WITH cand AS (
+            SELECT {', '.join(cols)}, true AS nuevo FROM stage
+            UNION ALL SELECT {', '.join(cols)}, false FROM {table} WHERE {key} IN (SELECT k FROM afectadas)
+        ), ganador AS (
+            SELECT * FROM cand QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {_order_by(cols)}) = 1
+        )
+        SELECT g.*, coalesce(b.fecha_baja >= CAST(g.updated_at_origen AS DATE), false) AS muerto
+        FROM ganador g LEFT JOIN pagos_bajas b
+          ON b.tabla = '{source}' AND b.sucursal = g.sucursal AND b.id_origen = g.id_origen""")
+    con.execute(f"DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM final WHERE nuevo OR muerto)")
+    con.execute(f"INSERT INTO {table} SELECT {', '.join(cols)} FROM final WHERE nuevo AND NOT muerto ORDER BY {key}")
+
+
+def _date_list(con, sql: str) -> list[str]:
+    return [str(r[0]) for r in con.execute(sql).fetchall() if r[0] is not None]
+
+
+def _in_dates(dates: list[str]) -> str:
+    return "(" + ", ".join(f"DATE '{d}'" for d in dates) + ")" if dates else "(NULL)"
+
+
+def _merge_pagos(con, stats: MergeStats) -> None:
+    cols = ", ".join(PAGOS_COLS)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE stage AS {PAGOS_SELECT}")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE afectadas AS
+        SELECT id_pago AS k FROM stage
+        UNION SELECT gid(id, sucursal) FROM in_bajas WHERE tabla = 'transacciones'
+        UNION SELECT id_pago FROM pagos_cuarentena WHERE motivo IN {RELEASABLE}""")
+    # The one table-wide step: probe the id_pago column for stored versions of the affected keys.
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE cand AS
+        SELECT {cols}, true AS nuevo, CAST(NULL AS VARCHAR) AS motivo_antes FROM stage
+        UNION ALL SELECT {cols}, false, NULL FROM pagos_historicos WHERE id_pago IN (SELECT k FROM afectadas)
+        UNION ALL SELECT {cols}, false, motivo FROM pagos_cuarentena WHERE id_pago IN (SELECT k FROM afectadas)""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE final AS
+        WITH ganador AS (
+            SELECT * FROM cand QUALIFY row_number() OVER (PARTITION BY id_pago ORDER BY {_order_by(PAGOS_COLS)}) = 1
+        )
+        SELECT g.*, CASE
+            WHEN b.fecha_baja >= CAST(g.updated_at_origen AS DATE) THEN 'baja_en_sucursal'
+            WHEN s.id IS NULL THEN 'sucursal_desconocida'
+            WHEN c.id_prestamo IS NULL THEN 'prestamo_desconocido'
+            WHEN k.id_cliente IS NULL THEN 'cliente_desconocido'
+        END AS motivo
+        FROM ganador g
+        LEFT JOIN pagos_bajas b ON b.tabla = 'transacciones' AND b.sucursal = g.sucursal AND b.id_origen = g.id_origen
+        LEFT JOIN sucursales s ON s.id = g.sucursal
+        LEFT JOIN cuentas c ON c.id_prestamo = g.id_prestamo
+        LEFT JOIN clientes k ON k.id_cliente = g.id_cliente""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE cambios AS
+        SELECT * FROM final WHERE nuevo OR motivo IS DISTINCT FROM motivo_antes""")
+    # Stored rows to replace: every stored version of a changed key (pruned to their fecha_pago days).
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE viejos_h AS
+        SELECT id_pago, fecha_pago FROM cand
+        WHERE NOT nuevo AND motivo_antes IS NULL AND id_pago IN (SELECT id_pago FROM cambios)""")
+    old_days = _date_list(con, "SELECT DISTINCT fecha_pago FROM viejos_h ORDER BY 1")
+    if old_days:
+        con.execute(f"DELETE FROM pagos_historicos WHERE fecha_pago IN {_in_dates(old_days)} "
+                    "AND id_pago IN (SELECT id_pago FROM viejos_h)")
+        con.execute("DELETE FROM pagos_por_cliente WHERE id_pago IN (SELECT id_pago FROM viejos_h)")
+    con.execute("DELETE FROM pagos_cuarentena WHERE id_pago IN (SELECT id_pago FROM cambios)")
+    con.execute(f"INSERT INTO pagos_historicos SELECT {cols} FROM cambios WHERE motivo IS NULL "
+                "ORDER BY fecha_pago, id_cliente")
+    con.execute(f"INSERT INTO pagos_por_cliente SELECT {', '.join(POR_CLIENTE_COLS)} FROM cambios "
+                "WHERE motivo IS NULL ORDER BY id_cliente, fecha_pago")
+    con.execute(f"INSERT INTO pagos_cuarentena SELECT {cols}, motivo FROM cambios WHERE motivo IS NOT NULL "
+                "ORDER BY fecha_pago, id_cliente")
+    new_days = _date_list(con, "SELECT DISTINCT fecha_pago FROM cambios WHERE motivo IS NULL")
+    _recompute_rollup(con, sorted(set(old_days) | set(new_days)))
+    stats.fechas_recomputed = len(set(old_days) | set(new_days))
+    counts = con.execute("""
+        SELECT count(*) FILTER (WHERE nuevo), count(*) FILTER (WHERE motivo IS NULL),
+               count(*) FILTER (WHERE NOT nuevo AND motivo IS NULL AND motivo_antes IS NOT NULL)
+        FROM cambios""").fetchone()
+    stats.pagos_new_or_changed, stats.pagos_published, stats.pagos_released = counts
+    stats.pagos_quarantined = dict(con.execute(
+        "SELECT motivo, count(*) FROM cambios WHERE motivo IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall())
+
+
+def _recompute_rollup(con, days: list[str]) -> None:
+    """Rebuild the rollup rows of exactly the days whose payments changed (zone maps prune the read)."""
+    if not days:
+        return
+    con.execute(f"DELETE FROM pagos_diario_sucursal WHERE fecha_pago IN {_in_dates(days)}")
+    con.execute(f"""
+        INSERT INTO pagos_diario_sucursal
+        SELECT fecha_pago, sucursal, status_pago, count(*) AS pagos, CAST(sum(monto) AS DECIMAL(18,2)) AS monto
+        FROM pagos_historicos WHERE fecha_pago IN {_in_dates(days)}
+        GROUP BY ALL ORDER BY fecha_pago, sucursal, status_pago""")
+
+
+def merge_day(con: duckdb.DuckDBPyConnection, fecha: str, inputs: dict[str, pa.Table],
+              branch_zones: dict[str, str]) -> MergeStats:
+    """Merge one day's extracts (`extracts.read_day`) in one transaction: all of the day or nothing."""
+    ensure_tables(con)
+    _session(con, branch_zones)
+    stats = MergeStats(fecha=fecha, rows_in={k: v.num_rows for k, v in inputs.items()})
+    for name, table in inputs.items():
+        con.register(f"in_{name}", table)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("""
+            INSERT INTO pagos_bajas SELECT tabla, sucursal, id, max(fecha) FROM in_bajas GROUP BY ALL
+            ON CONFLICT DO UPDATE SET fecha_baja = greatest(pagos_bajas.fecha_baja, excluded.fecha_baja)""")
+        for source in DIMENSIONS:
+            _merge_dimension(con, source)
+        _merge_pagos(con, stats)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        for name in inputs:
+            con.unregister(f"in_{name}")
+    return stats

@@ -1,0 +1,25 @@
+"""Partitions of `pagos`: the branch-local business day, the same `fecha` as the branch extracts."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import dagster as dg
+
+from podemos_assets.config import GO_LIVE
+
+DIARIO = dg.DailyPartitionsDefinition(start_date=GO_LIVE, timezone="America/Mexico_City", fmt="%Y-%m-%d")
+UNA_CORRIDA = dg.BackfillPolicy.single_run()  # a backfill of N days is one run that merges them in order
+SOURCE_TABLES = ("transacciones", "cuentas", "clientes", "calendario_pagos")
+
+
+def extract_deps() -> list[dg.AssetDep]:
+    """Our day depends on that day's extracts of every branch (the `fecha` dimension of the branch ETL)."""
+    mapping = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="fecha")
+    return [dg.AssetDep(dg.AssetKey(["sucursales", t]), partition_mapping=mapping) for t in SOURCE_TABLES]
+
+
+def window_vars(keys: list[str]) -> dict[str, str]:
+    """dbt vars of a run over partition keys: min_date inclusive, max_date exclusive."""
+    last = date.fromisoformat(max(keys))
+    return {"min_date": min(keys), "max_date": (last + timedelta(days=1)).isoformat()}

@@ -1,0 +1,122 @@
+"""The warehouse tables of `pagos`, one pandera model each: the single source of their documentation.
+
+Dagster's column schema, the Redshift DDL and its `COMMENT ON` statements (sql/redshift/) and the PII
+rules are all derived from these models. Dtypes are Arrow types, which map one-to-one to SQL types.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import pandas as pd
+import pandera.pandas as pa
+import pyarrow
+from pandera.typing import Series
+
+from podemos_assets.gobierno import Classification as C
+from podemos_assets.gobierno import column
+
+BIGINT = Series[Annotated[pd.ArrowDtype, pyarrow.int64()]]
+INTEGER = Series[Annotated[pd.ArrowDtype, pyarrow.int32()]]
+MONEY = Series[Annotated[pd.ArrowDtype, pyarrow.decimal128(18, 2)]]
+DATE = Series[Annotated[pd.ArrowDtype, pyarrow.date32()]]
+INSTANT = Series[Annotated[pd.ArrowDtype, pyarrow.timestamp("us", tz="UTC")]]
+LOCAL_TS = Series[Annotated[pd.ArrowDtype, pyarrow.timestamp("us")]]
+TEXT = Series[Annotated[pd.ArrowDtype, pyarrow.string()]]
+
+STATUS_PAGO = ["APLICADO", "REVERSO"]
+QUARANTINE_REASONS = ["baja_en_sucursal", "sucursal_desconocida", "prestamo_desconocido", "cliente_desconocido"]
+
+
+class _Lineage(pa.DataFrameModel):
+    """Where each warehouse row came from (shared by every table merged from the branch extracts)."""
+
+    sucursal: TEXT = column("Branch code (suc_NNN) of the source database.", C.PUBLICO, glossary="sucursal")
+    id_origen: BIGINT = column("Primary key of the row in its branch database.", C.SENSIBLE)
+    updated_at_origen: LOCAL_TS = column("Source `updated_at`, branch-local time as the branch stored it.", C.PUBLICO)
+    updated_at_utc: INSTANT = column("Source `updated_at` as a UTC instant: the version order.", C.PUBLICO)
+    extraccion: TEXT = column("Extraction that delivered this version (`YYYY-MM-DD|suc_NNN`).", C.PUBLICO)
+
+
+class PagosHistoricos(_Lineage):
+    """One row per payment (a branch `transacciones` row), the latest version of it."""
+
+    id_pago: BIGINT = column(
+        "Payment id unique across branches: source id * 1000 + branch number.", C.SENSIBLE, glossary="pago", unique=True
+    )
+    id_prestamo: BIGINT = column("Loan account (cuentas) the payment applies to, global id.", C.SENSIBLE)
+    id_cliente: BIGINT = column("Client (member of the group) who paid, global id.", C.SENSIBLE, glossary="cliente")
+    monto: MONEY = column("Amount in MXN; negative for a reversal.", C.SENSIBLE, glossary="monto")
+    fecha_pago: DATE = column("Payment date in the branch's local time (the business day).", C.PUBLICO)
+    status_pago: TEXT = column("APLICADO or REVERSO (negative amount).", C.PUBLICO, isin=STATUS_PAGO)
+    otros_datos: TEXT = column("Other source attributes as JSON (the channel: canal).", C.PUBLICO, nullable=True)
+    fecha_pago_utc: INSTANT = column(
+        "The payment's instant in UTC (local time and branch zone); NULL only for an unknown branch.", C.PUBLICO, nullable=True
+    )
+
+
+class PagosCuarentena(PagosHistoricos):
+    """Latest versions that cannot be published, with the reason; they leave when the reason goes away."""
+
+    motivo: TEXT = column("Why the payment is held back.", C.PUBLICO, isin=QUARANTINE_REASONS)
+
+
+class PagosPorCliente(pa.DataFrameModel):
+    """The client-ordered projection of pagos_historicos: a client's history reads one or two row groups."""
+
+    id_cliente: BIGINT = column("Client who paid, global id.", C.SENSIBLE, glossary="cliente")
+    fecha_pago: DATE = column("Payment date, branch-local.", C.PUBLICO)
+    id_pago: BIGINT = column("Payment id (pagos_historicos.id_pago).", C.SENSIBLE, unique=True)
+    id_prestamo: BIGINT = column("Loan account, global id.", C.SENSIBLE)
+    monto: MONEY = column("Amount in MXN; negative for a reversal.", C.SENSIBLE)
+    status_pago: TEXT = column("APLICADO or REVERSO.", C.PUBLICO, isin=STATUS_PAGO)
+    sucursal: TEXT = column("Branch code.", C.PUBLICO)
+
+
+class PagosDiarioSucursal(pa.DataFrameModel):
+    """Rollup: payments per local day, branch and status; what the broad reports read."""
+
+    fecha_pago: DATE = column("Payment date, branch-local.", C.PUBLICO)
+    sucursal: TEXT = column("Branch code.", C.PUBLICO)
+    status_pago: TEXT = column("APLICADO or REVERSO.", C.PUBLICO, isin=STATUS_PAGO)
+    pagos: BIGINT = column("Number of payments.", C.SENSIBLE, ge=0)
+    monto: MONEY = column("Sum of amounts in MXN.", C.SENSIBLE)
+
+
+class Cuentas(_Lineage):
+    """Loan accounts (latest version), the dimension payments are checked against."""
+
+    id_prestamo: BIGINT = column("Loan account id unique across branches.", C.SENSIBLE, unique=True)
+    id_grupo: BIGINT = column("Lending group, global id.", C.SENSIBLE)
+    monto_otorgado: MONEY = column("Amount lent in MXN.", C.SENSIBLE)
+    saldo: MONEY = column("Outstanding balance in MXN.", C.SENSIBLE)
+    estatus: TEXT = column("ACTIVA, CERRADA or CASTIGADA.", C.PUBLICO, isin=["ACTIVA", "CERRADA", "CASTIGADA"])
+    fecha_desembolso: DATE = column("Disbursement date.", C.PUBLICO)
+
+
+class CalendarioPagos(_Lineage):
+    """Weekly instalments of each loan (latest version): the basis of portfolio at risk."""
+
+    id_cuota: BIGINT = column("Instalment id unique across branches.", C.SENSIBLE, unique=True)
+    id_prestamo: BIGINT = column("Loan account, global id.", C.SENSIBLE)
+    num_pago: INTEGER = column("Instalment number within the loan.", C.PUBLICO, ge=1)
+    monto: MONEY = column("Instalment amount due in MXN.", C.SENSIBLE)
+    fecha_vencimiento: DATE = column("Due date (source calendario_pagos.fecha_pago).", C.PUBLICO)
+    estatus: TEXT = column(
+        "PENDIENTE, PAGADO, ATRASADO or PARCIAL.", C.PUBLICO, isin=["PENDIENTE", "PAGADO", "ATRASADO", "PARCIAL"]
+    )
+
+
+class Clientes(_Lineage):
+    """Known clients, without PII: names, CURP, RFC, phone and birth date stay in the branch and the lake."""
+
+    id_cliente: BIGINT = column("Client id unique across branches.", C.SENSIBLE, unique=True)
+
+
+class PagosBajas(pa.DataFrameModel):
+    """Tombstones seen so far (kept so a redelivered old version never resurrects a deleted row)."""
+
+    tabla: TEXT = column("Source table of the deleted row.", C.PUBLICO)
+    sucursal: TEXT = column("Branch code.", C.PUBLICO)
+    id_origen: BIGINT = column("Primary key of the deleted row in its branch.", C.SENSIBLE)
+    fecha_baja: DATE = column("Latest day the deletion was detected.", C.PUBLICO)

@@ -1,0 +1,60 @@
+"""The heartbeat check: a region or device whose newest field event is older than a threshold is
+silent (a dead phone, an officer who stopped syncing, a region without signal); each failing
+evaluation sends one alert listing them."""
+
+
+from datetime import date, datetime, timedelta, timezone
+
+import dagster as dg
+
+from podemos_assets.campo import metrics, transform
+from podemos_assets.resources.alerts import AlertsResource
+from podemos_assets.resources.lake import LakeResource
+
+
+class HeartbeatConfig(dg.Config):
+    umbral_horas: float = 48.0  # silence longer than this is flagged (weekends: raise it, not the rule)
+    ventana_dias: int = 14  # devices and regions seen in this many days are expected to keep talking
+    ahora: str | None = None  # ISO time to evaluate at (tests, replays); default: now
+
+
+def last_seen(lake: LakeResource, now: datetime, window_days: int) -> tuple[dict, dict]:
+    """Newest corrected event time per device and per region over the window, from the curated index."""
+    first = (now - timedelta(days=window_days)).date()
+    devices: dict[str, datetime] = {}
+    regions: dict[str, datetime] = {}
+    for key in lake.list("curated/campo/eventos/"):
+        day = date.fromisoformat(key.split("fecha_evento=")[1].split("/")[0])
+        if day < first:
+            continue
+        table = lake.read_parquet(key).select(["device_id", "region", "hora_evento"])
+        for row in table.to_pylist():
+            devices[row["device_id"]] = max(devices.get(row["device_id"], row["hora_evento"]), row["hora_evento"])
+            region = row["region"] or "sin_region"
+            regions[region] = max(regions.get(region, row["hora_evento"]), row["hora_evento"])
+    return devices, regions
+
+
+@dg.asset_check(asset="metricas_campo", name="latido_campo", blocking=False,
+                description="Flags every region and device silent for longer than umbral_horas (config), "
+                            "and sends an alert through the alerts resource.")
+def latido_campo(config: HeartbeatConfig, lake: LakeResource, alerts: AlertsResource) -> dg.AssetCheckResult:
+    now = datetime.fromisoformat(config.ahora) if config.ahora else datetime.now(timezone.utc)
+    devices, regions = last_seen(lake, now, config.ventana_dias)
+    silent_devices = metrics.silent(devices, now, config.umbral_horas)
+    silent_regions = metrics.silent(regions, now, config.umbral_horas)
+    passed = not silent_devices and not silent_regions
+    if not passed:
+        alerts.send(
+            "failure", "campo: latido",
+            f"{len(silent_regions)} region(s) and {len(silent_devices)} device(s) without field events for more "
+            f"than {config.umbral_horas:g} h: regions {sorted(silent_regions)}; check signal, devices and officers.",
+            regiones_silenciosas=silent_regions, dispositivos_silenciosos=silent_devices,
+        )
+    return dg.AssetCheckResult(
+        passed=passed,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"regiones_silenciosas": silent_regions, "dispositivos_silenciosos": silent_devices,
+                  "dispositivos_vistos": len(devices), "regiones_vistas": len(regions),
+                  "umbral_horas": config.umbral_horas},
+    )

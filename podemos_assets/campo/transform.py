@@ -1,0 +1,210 @@
+"""Landing zone -> curated field-event tables for one event day: times, dedup, per-type rows, quarantine.
+
+Pure functions over the landing records (plus lake reads), shared by the asset, the sensor (which
+partitions a batch touches) and the tests. Output rows are sorted, so a re-run writes the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+import pandera.errors
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from podemos_assets.campo.schemas import TABLES, TYPE_TABLE, CuarentenaCampo
+from podemos_assets.resources.lake import LakeResource
+
+MX = ZoneInfo("America/Mexico_City")
+LANDING_PREFIX = "landing/campo/"
+SKEW_TOLERANCE_S = 60.0  # a clock within a minute of the server's is trusted (network latency is not skew)
+LATE_RECEIPT_DAYS = 1  # an event of day D may be received from D-1 (a clock ahead of true time) onwards
+
+
+class LandingFileCorrupt(ValueError):
+    """A landing file cannot be parsed: names the file and line; the file must be restored from backup."""
+
+
+def curated_key(table: str, day: str) -> str:
+    return f"curated/campo/{table}/fecha_evento={day}/part-0.parquet"
+
+
+def quarantine_key(day: str) -> str:
+    return f"cuarentena/campo/fecha_evento={day}/part-0.parquet"
+
+
+def received_day(key: str) -> date:
+    """The `recibido=YYYY-MM-DD` day of a landing key."""
+    part = posixpath.basename(posixpath.dirname(key))
+    return date.fromisoformat(part.split("=", 1)[1])
+
+
+def landing_keys(lake: LakeResource, since: date | None = None) -> list[str]:
+    keys = [k for k in lake.list(LANDING_PREFIX) if k.endswith(".ndjson") and "/recibido=" in k]
+    return [k for k in keys if since is None or received_day(k) >= since]
+
+
+def read_landing(lake: LakeResource, keys: list[str]) -> list[dict]:
+    records = []
+    for key in keys:
+        for n, line in enumerate(lake.read_bytes(key).decode("utf-8").splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except ValueError as exc:
+                raise LandingFileCorrupt(f"{lake.uri(key)} line {n}: not JSON ({exc})") from None
+            records.append(enrich(rec))
+    return records
+
+
+def enrich(rec: dict) -> dict:
+    """Add receipt time, clock offset, device time, corrected time and event day to a landing record."""
+    received = datetime.fromisoformat(rec["received_at"])
+    sent = datetime.fromisoformat(rec["sent_at"])
+    skew = (sent - received).total_seconds()
+    skew = round(skew, 3) if abs(skew) > SKEW_TOLERANCE_S else 0.0
+    rec = {**rec, "_received": received, "_skew": skew}
+    if rec.get("device_time"):
+        device = datetime.fromisoformat(rec["device_time"])
+        corrected = min(device - timedelta(seconds=skew), received)  # nothing happens after it is received
+        rec.update(_device=device, _corrected=corrected, _day=corrected.astimezone(MX).date())
+    else:  # rejected before its time could be read: filed under the receipt day
+        rec.update(_device=None, _corrected=None, _day=received.astimezone(MX).date())
+    return rec
+
+
+def touched_days(records: list[dict]) -> set[date]:
+    return {r["_day"] for r in records}
+
+
+@dataclass
+class DayResult:
+    tables: dict[str, pa.Table]
+    quarantine: pa.Table
+    stats: dict = field(default_factory=dict)
+
+
+def arrow_schema(model) -> pa.Schema:
+    cols = model.to_schema().columns
+    return pa.schema([pa.field(n, c.dtype.type.pyarrow_dtype, nullable=bool(c.nullable)) for n, c in cols.items()])
+
+
+def _base_row(r: dict) -> dict:
+    return {
+        "event_id": r["event_id"], "device_id": r["device_id"], "asesor": r.get("asesor") or None,
+        "sucursal": r.get("sucursal") or None, "region": r.get("region") or None,
+        "hora_dispositivo": r["_device"], "hora_recepcion": r["_received"], "desfase_reloj_s": r["_skew"],
+        "hora_evento": r["_corrected"], "fecha_evento": r["_day"], "lote_id": r["batch_id"],
+    }
+
+
+def _typed_row(r: dict) -> dict:
+    pl = r["payload"]
+    if r["type"] == "pago":
+        return {"cuenta": str(pl["cuenta"]), "monto": Decimal(pl["monto"]), "metodo": pl["metodo"]}
+    if r["type"] == "geolocalizacion":  # exact GPS is PII: only the coarsened value is curated
+        return {"lat_aprox": round(float(pl["lat"]), 2), "lon_aprox": round(float(pl["lon"]), 2),
+                "precision_m": float(pl["precision_m"])}
+    if r["type"] == "foto":
+        return {k: pl[k] for k in ("sha256", "bytes", "mime", "object_key")}
+    return {"grupo": str(pl["grupo"]) if pl.get("grupo") is not None else None,
+            "cliente": str(pl["cliente"]) if pl.get("cliente") is not None else None, "resultado": pl["resultado"]}
+
+
+def _quarantine_row(r: dict, estado: str, motivo: str) -> dict:
+    content = r.get("raw") or json.dumps({k: r.get(k) for k in ("type", "device_time", "payload")},
+                                         ensure_ascii=False, sort_keys=True)
+    return {"event_id": r.get("event_id"), "device_id": r["device_id"], "lote_id": r["batch_id"], "estado": estado,
+            "motivo": motivo, "hora_recepcion": r["_received"], "fecha_evento": r["_day"], "contenido": content}
+
+
+def _first(records: list[dict]) -> dict:
+    return min(records, key=lambda r: (r["_received"], r["batch_id"]))
+
+
+def build_day(records: list[dict], day: date) -> DayResult:
+    """The curated rows and quarantine of event day `day` from all landing records that may touch it."""
+    by_id: dict[str, list[dict]] = defaultdict(list)
+    for r in records:
+        if r["status"] == "accepted":
+            by_id[r["event_id"]].append(r)
+    kept: list[dict] = []
+    quarantined: list[dict] = []
+    redeliveries = 0
+    for event_id, group in by_id.items():
+        first = _first(group)
+        if first["_day"] == day:
+            kept.append(first)
+        for other in group:
+            if other is first or other["_day"] != day:
+                continue
+            if other["payload_sha256"] == first["payload_sha256"]:
+                redeliveries += 1  # the same event landed twice (concurrent retries): stored once
+            else:
+                quarantined.append(_quarantine_row(other, "conflict", "same event_id accepted twice with "
+                                                   "different payloads; the first is kept, this one is not merged"))
+    for r in records:
+        if r["_day"] != day:
+            continue
+        if r["status"] == "conflict":
+            quarantined.append(_quarantine_row(r, "conflict", f"event_id {r['event_id']} was already received "
+                                               "with a different payload; fix the app and send a new event_id"))
+        elif r["status"] == "rejected":
+            quarantined.append(_quarantine_row(r, "rejected", r.get("reason") or "rejected at ingestion"))
+
+    tables: dict[str, pa.Table] = {}
+    rows_by_table: dict[str, list[dict]] = defaultdict(list)
+    for r in sorted(kept, key=lambda r: (r["_corrected"], r["event_id"])):
+        base = _base_row(r)
+        rows_by_table["eventos"].append({**base, "tipo": r["type"]})
+        rows_by_table[TYPE_TABLE[r["type"]]].append({**base, **_typed_row(r)})
+    invalid_ids: set[str] = set()
+    for name, model in TABLES.items():
+        table = pa.Table.from_pylist(rows_by_table[name], schema=arrow_schema(model))
+        table, bad = validate(model, table)
+        for event_id, reason in bad:
+            invalid_ids.add(event_id)
+            src = next(r for r in kept if r["event_id"] == event_id)
+            quarantined.append(_quarantine_row(src, "invalid", f"{name}: {reason}"))
+        tables[name] = table
+    if invalid_ids:  # an event invalid in its typed table leaves the event index too: one place only
+        ev = tables["eventos"]
+        tables["eventos"] = ev.filter(pc.invert(pc.is_in(ev["event_id"], pa.array(sorted(invalid_ids)))))
+    seen, unique_q = set(), []
+    for q in sorted(quarantined, key=lambda q: (q["hora_recepcion"], q["lote_id"], q["event_id"] or "", q["motivo"])):
+        key = (q["estado"], q["event_id"], q["contenido"])
+        if key not in seen:  # the same refused event re-sent after a lost ack is one quarantine row
+            seen.add(key)
+            unique_q.append(q)
+    quarantine = pa.Table.from_pylist(unique_q, schema=arrow_schema(CuarentenaCampo))
+    stats = {"landing_records": len(records), "events": tables["eventos"].num_rows,
+             "quarantined": quarantine.num_rows, "redeliveries_collapsed": redeliveries}
+    return DayResult(tables, quarantine, stats)
+
+
+def validate(model, table: pa.Table) -> tuple[pa.Table, list[tuple[str, str]]]:
+    """Validate with pandera; rows failing a check are split off with the check as the reason."""
+    if table.num_rows == 0:
+        return table, []
+    df = table.to_pandas(types_mapper=pd.ArrowDtype)
+    try:
+        model.validate(df, lazy=True)
+        return table, []
+    except pandera.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        rows = cases[cases["index"].notna()]
+        if len(rows) != len(cases):  # a column-level failure (type, missing column) is a bug, not data
+            raise
+        bad: dict[int, str] = {}
+        for _, c in rows.iterrows():
+            bad.setdefault(int(c["index"]), f"{c['column']} failed {c['check']} (value {c['failure_case']!r})")
+        mask = pa.array([i not in bad for i in range(table.num_rows)])
+        return table.filter(mask), [(df["event_id"].iloc[i], reason) for i, reason in sorted(bad.items())]

@@ -1,0 +1,115 @@
+"""The ingestion endpoint's idempotency store: which event_ids were seen, with which payload hash.
+
+Embedded SQLite (WAL) locally. In production the same three operations map to DynamoDB conditional
+writes (see docs/campo.md): `PutItem(ConditionExpression="attribute_not_exists(event_id)")` to claim,
+`UpdateItem` to mark committed, and a TTL'd item per request signature to refuse replays.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS eventos (
+    event_id TEXT PRIMARY KEY,
+    hash TEXT NOT NULL,
+    batch_id TEXT NOT NULL,
+    committed INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS eventos_batch ON eventos(batch_id);
+CREATE TABLE IF NOT EXISTS firmas (firma TEXT PRIMARY KEY, expira REAL NOT NULL);
+"""
+
+NEW, DUPLICATE, IN_FLIGHT, CONFLICT = "new", "duplicate", "in_flight", "conflict"
+
+
+@dataclass(frozen=True)
+class Claim:
+    event_id: str
+    outcome: str  # NEW, DUPLICATE (committed before), IN_FLIGHT (claimed, not yet landed), CONFLICT
+
+
+class IdempotencyStore:
+    """Thread-safe: one SQLite connection per thread, claims in short IMMEDIATE transactions."""
+
+    def __init__(self, path: str | Path):
+        self.path = str(path)
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self._conn() as conn:
+            conn.executescript(_SCHEMA)
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL is enough: the landing file, not this index, is the durable record (see claim()).
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    def claim(self, batch_id: str, events: list[tuple[str, str]]) -> list[Claim]:
+        """Claim (event_id, hash) pairs for a batch, atomically against concurrent batches.
+
+        An id claimed by a batch that has not landed yet is IN_FLIGHT: the caller writes it again
+        (landing may then hold it twice, and the curated asset keeps one), because that other batch may
+        still fail, and an event acknowledged as a duplicate of something never landed would be lost.
+        """
+        conn = self._conn()
+        out: list[Claim] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for event_id, h in events:
+                cur = conn.execute(
+                    "INSERT INTO eventos(event_id, hash, batch_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                    (event_id, h, batch_id),
+                )
+                if cur.rowcount == 1:
+                    out.append(Claim(event_id, NEW))
+                    continue
+                stored_hash, committed = conn.execute(
+                    "SELECT hash, committed FROM eventos WHERE event_id = ?", (event_id,)
+                ).fetchone()
+                if stored_hash != h:
+                    out.append(Claim(event_id, CONFLICT))
+                else:
+                    out.append(Claim(event_id, DUPLICATE if committed else IN_FLIGHT))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return out
+
+    def commit(self, batch_id: str, event_ids: list[str]) -> None:
+        """The batch's landing file is durable: its claims are now final duplicates for later batches."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany("UPDATE eventos SET committed = 1 WHERE event_id = ?", [(e,) for e in event_ids])
+        conn.execute("COMMIT")
+
+    def first_use_of_signature(self, signature: str, ttl_s: float) -> bool:
+        """True the first time a request signature is seen within its validity window (replay guard)."""
+        conn = self._conn()
+        now = time.time()
+        cur = conn.execute(
+            "INSERT INTO firmas(firma, expira) VALUES (?, ?) ON CONFLICT DO NOTHING", (signature, now + ttl_s)
+        )
+        if cur.rowcount == 1 and hash(signature) % 512 == 0:  # purge now and then, not on every request
+            conn.execute("DELETE FROM firmas WHERE expira < ?", (now,))
+        return cur.rowcount == 1
+
+    def counts(self) -> dict[str, int]:
+        conn = self._conn()
+        total, committed = conn.execute("SELECT count(*), coalesce(sum(committed), 0) FROM eventos").fetchone()
+        return {"eventos": total, "confirmados": committed}
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None

@@ -1,0 +1,45 @@
+"""Shared helpers for the campo tests: a core on a temporary lake, signed requests, sample events."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+from podemos_assets.campo import protocol as p
+from podemos_assets.campo.auth import DeviceSecrets
+from podemos_assets.campo.service import IngestCore
+from podemos_assets.campo.simulator import make_event
+from podemos_assets.resources.idempotency import IdempotencyStore
+from podemos_assets.resources.lake import LakeResource
+
+SECRETS = {"dev-a": "secreto-a", "dev-b": "secreto-b"}
+
+
+def make_core(tmp: Path) -> IngestCore:
+    return IngestCore(LakeResource(url=f"file://{tmp}/lake"), IdempotencyStore(tmp / "idem.sqlite"),
+                      DeviceSecrets(SECRETS))
+
+
+def events(n: int, kind: str = "pago", seed: int = 0, when: datetime | None = None) -> list[dict]:
+    rng = random.Random(seed)
+    when = when or datetime.now(timezone.utc).replace(microsecond=0)
+    return [make_event(rng, kind, when)[0] for _ in range(n)]
+
+
+def batch_body(evs: list, device: str = "dev-a", sent_at: datetime | None = None, **extra) -> bytes:
+    sent_at = sent_at or datetime.now(timezone.utc)
+    return json.dumps({"batch_id": str(uuid.uuid4()), "device_id": device, "asesor": "ase_001",
+                       "sucursal": "suc_001", "region": "Chiapas", "sent_at": sent_at.isoformat(),
+                       "events": evs, **extra}).encode()
+
+
+def signed(body: bytes, device: str = "dev-a", path: str = "/v1/batches", method: str = "POST",
+           secret: str | None = None, ts: float | None = None) -> dict[str, str]:
+    stamp = f"{time.time() if ts is None else ts:.3f}"
+    key = (secret or SECRETS.get(device, "x")).encode()
+    return {"x-device-id": device, "x-timestamp": stamp, "x-signature": p.sign(key, device, stamp, method, path, body),
+            "content-type": "application/json"}

@@ -14,6 +14,7 @@ import pyarrow as pa
 from podemos_assets.gobierno.catalog import column_rows, datazone_document, openlineage_document, to_json_bytes
 from podemos_assets.gobierno.gate import governance_violations
 from podemos_assets.gobierno.inventory import inventory
+from podemos_assets.gobierno.policies import GovernedGraph
 from podemos_assets.gobierno.pii import Finding
 from podemos_assets.gobierno.scan import scan_files, scan_relation
 from podemos_assets.gobierno.schemas import CatalogoColumna, HallazgoPii
@@ -23,6 +24,16 @@ from podemos_assets.resources.lake import write_parquet_bytes
 
 CATALOG_PREFIX = "gobierno/catalogo/"
 FINDINGS_KEY = "gobierno/escaneo_pii/hallazgos.parquet"
+
+
+def running_graph(context: dg.AssetExecutionContext, grafo: GovernedGraph) -> dg.Definitions | dg.RepositoryDefinition:
+    """The whole graph of the running code location (never the capabilities' modules)."""
+    try:
+        return context.repository_def
+    except Exception:  # dagster's CheckError: in-process runs carry no repository; use what the policies saw
+        if grafo.definitions is None:
+            raise RuntimeError("gobierno needs the definitions: build them with gobierno.apply_group_policies(...)")
+        return grafo.definitions
 
 
 def _sha(data: bytes) -> str:
@@ -39,8 +50,10 @@ def _sha(data: bytes) -> str:
     metadata={**schema_metadata(CatalogoColumna), **report_files("lake", CATALOG_PREFIX)},
     kinds={"json", "parquet"},
 )
-def catalogo_datos(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
-    repository = context.repository_def
+def catalogo_datos(
+    context: dg.AssetExecutionContext, lake: LakeResource, gobierno_grafo: dg.ResourceParam[GovernedGraph]
+) -> dg.MaterializeResult:
+    repository = running_graph(context, gobierno_grafo)
     assets = inventory(repository)
     files = {
         "openlineage.json": to_json_bytes(openlineage_document(assets)),
@@ -94,9 +107,10 @@ def escaneo_pii(
     outbox: LakeResource,
     sources: LakeResource,
     warehouse: WarehouseResource,
+    gobierno_grafo: dg.ResourceParam[GovernedGraph],
 ):
     lakes = {"lake": lake, "outbox": outbox, "sources": sources}
-    targets = [a for a in inventory(context.repository_def) if a.audience == Audience.ANALISTAS.value]
+    targets = [a for a in inventory(running_graph(context, gobierno_grafo)) if a.audience == Audience.ANALISTAS.value]
     findings: list[Finding] = []
     scanned, skipped = [], []
     tables = [a for a in targets if a.layout is not None and a.layout.table]

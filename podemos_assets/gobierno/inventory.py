@@ -75,8 +75,12 @@ def governed_asset(node) -> GovernedAsset:
     )
 
 
+def asset_graph_of(source: dg.Definitions | dg.RepositoryDefinition):
+    return source.resolve_asset_graph() if isinstance(source, dg.Definitions) else source.asset_graph
+
+
 def inventory(source: dg.Definitions | dg.RepositoryDefinition) -> list[GovernedAsset]:
     """Every asset of the definitions or repository, sorted by key (so exports are deterministic)."""
-    graph = source.resolve_asset_graph() if isinstance(source, dg.Definitions) else source.asset_graph
+    graph = asset_graph_of(source)
     keys = sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string())
     return [governed_asset(graph.get(k)) for k in keys]

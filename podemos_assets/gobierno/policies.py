@@ -39,7 +39,30 @@ def _with_policy(spec: dg.AssetSpec) -> dg.AssetSpec:
     return spec.replace_attributes(owners=list(spec.owners) or list(policy.owners), tags=tags)
 
 
+GRAPH_RESOURCE = "gobierno_grafo"
+
+
+class GovernedGraph:
+    """The final definitions, handed to gobierno's assets as a resource.
+
+    In a code server Dagster gives assets `context.repository_def`; in-process runs (the demo, tests)
+    have no repository, so the catalog and the PII scan read the graph from here instead.
+    """
+
+    def __init__(self) -> None:
+        self.definitions: dg.Definitions | None = None
+
+
 def apply_group_policies(defs: dg.Definitions) -> dg.Definitions:
+    """Owners, domain and criticality on every asset, and the governed graph as a resource."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.PreviewWarning)  # map_asset_specs is stable enough for us
-        return defs.map_asset_specs(func=_with_policy)
+        mapped = defs.map_asset_specs(func=_with_policy)
+    if GRAPH_RESOURCE in (defs.resources or {}):
+        return mapped
+    holder = GovernedGraph()
+    final = dg.Definitions.merge(
+        mapped, dg.Definitions(resources={GRAPH_RESOURCE: dg.ResourceDefinition.hardcoded_resource(holder)})
+    )
+    holder.definitions = final
+    return final

@@ -62,5 +62,6 @@ reporte = dg.AssetSpec(
 SPECS = [clientes, resumen, reporte]
 
 
-def governed_defs(*extra) -> dg.Definitions:
-    return apply_group_policies(dg.Definitions(assets=[*SPECS, *extra]))
+def governed_defs(*extra, resources: dict | None = None) -> dg.Definitions:
+    """The fixture graph plus `extra`, with resources, through the group policies (as definitions.py does)."""
+    return apply_group_policies(dg.Definitions(assets=[*SPECS, *extra], resources=resources or {}))

@@ -28,17 +28,22 @@ STATUS_PAGO = ["APLICADO", "REVERSO"]
 QUARANTINE_REASONS = ["baja_en_sucursal", "sucursal_desconocida", "prestamo_desconocido", "cliente_desconocido"]
 
 
-class _Lineage(pa.DataFrameModel):
-    """Where each warehouse row came from (shared by every table merged from the branch extracts)."""
+# Lineage columns (where each row came from), shared by every table merged from the branch extracts.
+_LINEAGE = {
+    "sucursal": ("Branch code (suc_NNN) of the source database.", C.PUBLICO),
+    "id_origen": ("Primary key of the row in its branch database.", C.SENSIBLE),
+    "updated_at_origen": ("Source `updated_at`, branch-local time as the branch stored it.", C.PUBLICO),
+    "updated_at_utc": ("Source `updated_at` as a UTC instant: the version order.", C.PUBLICO),
+    "extraccion": ("Extraction that delivered this version (`YYYY-MM-DD|suc_NNN`).", C.PUBLICO),
+}
 
-    sucursal: TEXT = column("Branch code (suc_NNN) of the source database.", C.PUBLICO, glossary="sucursal")
-    id_origen: BIGINT = column("Primary key of the row in its branch database.", C.SENSIBLE)
-    updated_at_origen: LOCAL_TS = column("Source `updated_at`, branch-local time as the branch stored it.", C.PUBLICO)
-    updated_at_utc: INSTANT = column("Source `updated_at` as a UTC instant: the version order.", C.PUBLICO)
-    extraccion: TEXT = column("Extraction that delivered this version (`YYYY-MM-DD|suc_NNN`).", C.PUBLICO)
+
+def lineage(name: str):
+    description, classification = _LINEAGE[name]
+    return column(description, classification, glossary="sucursal" if name == "sucursal" else None)
 
 
-class PagosHistoricos(_Lineage):
+class PagosHistoricos(pa.DataFrameModel):
     """One row per payment (a branch `transacciones` row), the latest version of it."""
 
     id_pago: BIGINT = column(
@@ -48,11 +53,16 @@ class PagosHistoricos(_Lineage):
     id_cliente: BIGINT = column("Client (member of the group) who paid, global id.", C.SENSIBLE, glossary="cliente")
     monto: MONEY = column("Amount in MXN; negative for a reversal.", C.SENSIBLE, glossary="monto")
     fecha_pago: DATE = column("Payment date in the branch's local time (the business day).", C.PUBLICO)
+    sucursal: TEXT = lineage("sucursal")
     status_pago: TEXT = column("APLICADO or REVERSO (negative amount).", C.PUBLICO, isin=STATUS_PAGO)
     otros_datos: TEXT = column("Other source attributes as JSON (the channel: canal).", C.PUBLICO, nullable=True)
     fecha_pago_utc: INSTANT = column(
         "The payment's instant in UTC (local time and branch zone); NULL only for an unknown branch.", C.PUBLICO, nullable=True
     )
+    id_origen: BIGINT = lineage("id_origen")
+    updated_at_origen: LOCAL_TS = lineage("updated_at_origen")
+    updated_at_utc: INSTANT = lineage("updated_at_utc")
+    extraccion: TEXT = lineage("extraccion")
 
 
 class PagosCuarentena(PagosHistoricos):
@@ -83,7 +93,7 @@ class PagosDiarioSucursal(pa.DataFrameModel):
     monto: MONEY = column("Sum of amounts in MXN.", C.SENSIBLE)
 
 
-class Cuentas(_Lineage):
+class Cuentas(pa.DataFrameModel):
     """Loan accounts (latest version), the dimension payments are checked against."""
 
     id_prestamo: BIGINT = column("Loan account id unique across branches.", C.SENSIBLE, unique=True)
@@ -92,9 +102,14 @@ class Cuentas(_Lineage):
     saldo: MONEY = column("Outstanding balance in MXN.", C.SENSIBLE)
     estatus: TEXT = column("ACTIVA, CERRADA or CASTIGADA.", C.PUBLICO, isin=["ACTIVA", "CERRADA", "CASTIGADA"])
     fecha_desembolso: DATE = column("Disbursement date.", C.PUBLICO)
+    sucursal: TEXT = lineage("sucursal")
+    id_origen: BIGINT = lineage("id_origen")
+    updated_at_origen: LOCAL_TS = lineage("updated_at_origen")
+    updated_at_utc: INSTANT = lineage("updated_at_utc")
+    extraccion: TEXT = lineage("extraccion")
 
 
-class CalendarioPagos(_Lineage):
+class CalendarioPagos(pa.DataFrameModel):
     """Weekly instalments of each loan (latest version): the basis of portfolio at risk."""
 
     id_cuota: BIGINT = column("Instalment id unique across branches.", C.SENSIBLE, unique=True)
@@ -105,12 +120,22 @@ class CalendarioPagos(_Lineage):
     estatus: TEXT = column(
         "PENDIENTE, PAGADO, ATRASADO or PARCIAL.", C.PUBLICO, isin=["PENDIENTE", "PAGADO", "ATRASADO", "PARCIAL"]
     )
+    sucursal: TEXT = lineage("sucursal")
+    id_origen: BIGINT = lineage("id_origen")
+    updated_at_origen: LOCAL_TS = lineage("updated_at_origen")
+    updated_at_utc: INSTANT = lineage("updated_at_utc")
+    extraccion: TEXT = lineage("extraccion")
 
 
-class Clientes(_Lineage):
+class Clientes(pa.DataFrameModel):
     """Known clients, without PII: names, CURP, RFC, phone and birth date stay in the branch and the lake."""
 
     id_cliente: BIGINT = column("Client id unique across branches.", C.SENSIBLE, unique=True)
+    sucursal: TEXT = lineage("sucursal")
+    id_origen: BIGINT = lineage("id_origen")
+    updated_at_origen: LOCAL_TS = lineage("updated_at_origen")
+    updated_at_utc: INSTANT = lineage("updated_at_utc")
+    extraccion: TEXT = lineage("extraccion")
 
 
 class PagosBajas(pa.DataFrameModel):

@@ -15,7 +15,8 @@ import pyarrow as pa
 from podemos_assets.pagos.extracts import BAJAS_SCHEMA, INPUT_SCHEMAS
 from podemos_assets.resources.lake import LakeResource
 
-ZONES = {"suc_001": "America/Mexico_City", "suc_002": "America/Tijuana", "suc_003": "America/Cancun"}
+ZONES = {"suc_001": "America/Mexico_City", "suc_002": "America/Tijuana", "suc_003": "America/Cancun",
+         "suc_170": "America/Cancun"}  # suc_001 and suc_170 as in the real registry (end-to-end tests)
 
 # Full source columns (the branch ETL writes all of them; we read a subset).
 EXTRA = {"transacciones": {}, "cuentas": {}, "calendario_pagos": {},

@@ -2,19 +2,19 @@
 -- do not edit by hand (podemos_assets_tests/pagos/test_redshift_sql.py compares it).
 
 CREATE TABLE IF NOT EXISTS pagos_cuarentena (
-    sucursal VARCHAR(16) NOT NULL ENCODE ZSTD,
-    id_origen BIGINT NOT NULL ENCODE AZ64,
-    updated_at_origen TIMESTAMP NOT NULL ENCODE AZ64,
-    updated_at_utc TIMESTAMPTZ NOT NULL ENCODE AZ64,
-    extraccion VARCHAR(32) NOT NULL ENCODE ZSTD,
     id_pago BIGINT NOT NULL ENCODE AZ64,
     id_prestamo BIGINT NOT NULL ENCODE AZ64,
     id_cliente BIGINT NOT NULL ENCODE AZ64,
     monto DECIMAL(18,2) NOT NULL ENCODE AZ64,
     fecha_pago DATE NOT NULL ENCODE AZ64,
+    sucursal VARCHAR(16) NOT NULL ENCODE ZSTD,
     status_pago VARCHAR(10) NOT NULL ENCODE ZSTD,
     otros_datos VARCHAR(256) ENCODE ZSTD,
     fecha_pago_utc TIMESTAMPTZ ENCODE AZ64,
+    id_origen BIGINT NOT NULL ENCODE AZ64,
+    updated_at_origen TIMESTAMP NOT NULL ENCODE AZ64,
+    updated_at_utc TIMESTAMPTZ NOT NULL ENCODE AZ64,
+    extraccion VARCHAR(32) NOT NULL ENCODE ZSTD,
     motivo VARCHAR(32) NOT NULL ENCODE ZSTD
 )
 DISTSTYLE KEY
@@ -22,17 +22,17 @@ DISTKEY (id_cliente)
 COMPOUND SORTKEY (fecha_pago, id_cliente);
 
 COMMENT ON TABLE pagos_cuarentena IS 'Payments held back from pagos_historicos, with the reason (motivo).';
-COMMENT ON COLUMN pagos_cuarentena.sucursal IS 'Branch code (suc_NNN) of the source database. [publico]';
-COMMENT ON COLUMN pagos_cuarentena.id_origen IS 'Primary key of the row in its branch database. [sensible]';
-COMMENT ON COLUMN pagos_cuarentena.updated_at_origen IS 'Source `updated_at`, branch-local time as the branch stored it. [publico]';
-COMMENT ON COLUMN pagos_cuarentena.updated_at_utc IS 'Source `updated_at` as a UTC instant: the version order. [publico]';
-COMMENT ON COLUMN pagos_cuarentena.extraccion IS 'Extraction that delivered this version (`YYYY-MM-DD|suc_NNN`). [publico]';
 COMMENT ON COLUMN pagos_cuarentena.id_pago IS 'Payment id unique across branches: source id * 1000 + branch number. [sensible]';
 COMMENT ON COLUMN pagos_cuarentena.id_prestamo IS 'Loan account (cuentas) the payment applies to, global id. [sensible]';
 COMMENT ON COLUMN pagos_cuarentena.id_cliente IS 'Client (member of the group) who paid, global id. [sensible]';
 COMMENT ON COLUMN pagos_cuarentena.monto IS 'Amount in MXN; negative for a reversal. [sensible]';
 COMMENT ON COLUMN pagos_cuarentena.fecha_pago IS 'Payment date in the branch''s local time (the business day). [publico]';
+COMMENT ON COLUMN pagos_cuarentena.sucursal IS 'Branch code (suc_NNN) of the source database. [publico]';
 COMMENT ON COLUMN pagos_cuarentena.status_pago IS 'APLICADO or REVERSO (negative amount). [publico]';
 COMMENT ON COLUMN pagos_cuarentena.otros_datos IS 'Other source attributes as JSON (the channel: canal). [publico]';
 COMMENT ON COLUMN pagos_cuarentena.fecha_pago_utc IS 'The payment''s instant in UTC (local time and branch zone); NULL only for an unknown branch. [publico]';
+COMMENT ON COLUMN pagos_cuarentena.id_origen IS 'Primary key of the row in its branch database. [sensible]';
+COMMENT ON COLUMN pagos_cuarentena.updated_at_origen IS 'Source `updated_at`, branch-local time as the branch stored it. [publico]';
+COMMENT ON COLUMN pagos_cuarentena.updated_at_utc IS 'Source `updated_at` as a UTC instant: the version order. [publico]';
+COMMENT ON COLUMN pagos_cuarentena.extraccion IS 'Extraction that delivered this version (`YYYY-MM-DD|suc_NNN`). [publico]';
 COMMENT ON COLUMN pagos_cuarentena.motivo IS 'Why the payment is held back. [publico]';

@@ -1,0 +1,152 @@
+"""Merge semantics of pagos_historicos (DESIGN.md §4): latest wins, duplicates, tombstones, quarantine, zones."""
+
+from __future__ import annotations
+
+from datetime import datetime as dt
+from decimal import Decimal
+
+import duckdb
+import pytest
+
+from podemos_assets.pagos.extracts import ExtractContractError, read_day
+from podemos_assets.pagos.merge import merge_day
+from podemos_assets.resources.lake import LakeResource
+from podemos_assets_tests.pagos.lake_fixture import (
+    ZONES, cliente, cuenta, gid, tx, write_bajas, write_extract,
+)
+
+
+@pytest.fixture
+def lake(tmp_path):
+    return LakeResource(url=f"file://{tmp_path}/lake")
+
+
+@pytest.fixture
+def con():
+    c = duckdb.connect()
+    yield c
+    c.close()
+
+
+def merge(lake, con, fecha):
+    inputs, _ = read_day(lake, fecha)
+    return merge_day(con, fecha, inputs, ZONES)
+
+
+def seed_dims(lake, con, suc="suc_001", fecha="2026-11-01", cuentas=(10,), clientes=(5,)):
+    write_extract(lake, "cuentas", fecha, suc, [cuenta(c, dt(2026, 11, 1, 0, 5)) for c in cuentas])
+    write_extract(lake, "clientes", fecha, suc, [cliente(c, dt(2026, 11, 1, 0, 5)) for c in clientes])
+
+
+def pagos(con, table="pagos_historicos"):
+    return con.execute(f"SELECT id_pago, monto, extraccion FROM {table} ORDER BY id_pago").fetchall()
+
+
+def test_latest_version_wins_by_source_updated_at(lake, con):
+    seed_dims(lake, con)
+    write_extract(lake, "transacciones", "2026-11-01", "suc_001", [tx(1, 10, 5, dt(2026, 11, 1, 9), "100.00")])
+    merge(lake, con, "2026-11-01")
+    # corrected two days later at the branch
+    write_extract(lake, "transacciones", "2026-11-03", "suc_001",
+                  [tx(1, 10, 5, dt(2026, 11, 1, 9), "150.00", updated_at=dt(2026, 11, 3, 8))])
+    merge(lake, con, "2026-11-03")
+    assert pagos(con) == [(gid(1, "suc_001"), Decimal("150.00"), "2026-11-03|suc_001")]
+    # re-running the older day (settling window) does not bring the old version back
+    merge(lake, con, "2026-11-01")
+    assert pagos(con) == [(gid(1, "suc_001"), Decimal("150.00"), "2026-11-03|suc_001")]
+    assert con.execute("SELECT pagos, monto FROM pagos_diario_sucursal").fetchall() == [(1, Decimal("150.00"))]
+
+
+def test_tied_updated_at_resolved_by_extraction_order(lake, con):
+    seed_dims(lake, con)
+    same = dt(2026, 11, 1, 23, 59, 59)
+    write_extract(lake, "transacciones", "2026-11-01", "suc_001", [tx(1, 10, 5, dt(2026, 11, 1, 9), "1.00", same)])
+    write_extract(lake, "transacciones", "2026-11-02", "suc_001", [tx(1, 10, 5, dt(2026, 11, 1, 9), "2.00", same)])
+    merge(lake, con, "2026-11-02")
+    merge(lake, con, "2026-11-01")
+    assert pagos(con) == [(gid(1, "suc_001"), Decimal("2.00"), "2026-11-02|suc_001")]
+
+
+def test_redelivered_day_changes_nothing(lake, con):
+    seed_dims(lake, con)
+    write_extract(lake, "transacciones", "2026-11-01", "suc_001",
+                  [tx(i, 10, 5, dt(2026, 11, 1, 9), f"{i}.25") for i in range(1, 6)])
+    merge(lake, con, "2026-11-01")
+    before = con.execute("SELECT * FROM pagos_historicos ORDER BY id_pago").fetchall()
+    stats = merge(lake, con, "2026-11-01")
+    assert stats.pagos_new_or_changed == 0 and stats.fechas_recomputed == 0
+    assert con.execute("SELECT * FROM pagos_historicos ORDER BY id_pago").fetchall() == before
+
+
+def test_same_source_id_in_two_branches_are_two_payments(lake, con):
+    seed_dims(lake, con, "suc_001")
+    seed_dims(lake, con, "suc_002")
+    for suc in ("suc_001", "suc_002"):
+        write_extract(lake, "transacciones", "2026-11-01", suc, [tx(1, 10, 5, dt(2026, 11, 1, 9), "10.00")])
+    merge(lake, con, "2026-11-01")
+    assert [r[0] for r in pagos(con)] == [1001, 1002]
+
+
+def test_tombstone_moves_payment_to_quarantine_and_redelivery_does_not_resurrect(lake, con):
+    seed_dims(lake, con)
+    write_extract(lake, "transacciones", "2026-11-01", "suc_001",
+                  [tx(1, 10, 5, dt(2026, 11, 1, 9), "10.00"), tx(2, 10, 5, dt(2026, 11, 1, 10), "20.00")])
+    merge(lake, con, "2026-11-01")
+    write_bajas(lake, "transacciones", "suc_001", "2026-11-04", [1])
+    merge(lake, con, "2026-11-04")
+    assert [r[0] for r in pagos(con)] == [gid(2, "suc_001")]
+    assert con.execute("SELECT id_pago, motivo FROM pagos_cuarentena").fetchall() == [(gid(1, "suc_001"),
+                                                                                    "baja_en_sucursal")]
+    merge(lake, con, "2026-11-01")  # the old extract again
+    assert [r[0] for r in pagos(con)] == [gid(2, "suc_001")]
+    assert con.execute("SELECT sum(monto) FROM pagos_diario_sucursal").fetchone()[0] == Decimal("20.00")
+
+
+def test_unknown_loan_waits_in_quarantine_and_leaves_when_the_loan_arrives(lake, con):
+    seed_dims(lake, con, cuentas=(10,), clientes=(5,))
+    write_extract(lake, "transacciones", "2026-11-01", "suc_001",
+                  [tx(1, 11, 5, dt(2026, 11, 1, 9), "10.00"), tx(2, 10, 6, dt(2026, 11, 1, 9), "20.00")])
+    stats = merge(lake, con, "2026-11-01")
+    assert stats.pagos_quarantined == {"prestamo_desconocido": 1, "cliente_desconocido": 1}
+    assert pagos(con) == []
+    write_extract(lake, "cuentas", "2026-11-02", "suc_001", [cuenta(11, dt(2026, 11, 2, 7))])
+    write_extract(lake, "clientes", "2026-11-02", "suc_001", [cliente(6, dt(2026, 11, 2, 7))])
+    stats = merge(lake, con, "2026-11-02")
+    assert stats.pagos_released == 2
+    assert [r[0] for r in pagos(con)] == [gid(1, "suc_001"), gid(2, "suc_001")]
+    assert pagos(con, "pagos_cuarentena") == []
+    assert con.execute("SELECT count(*) FROM pagos_por_cliente").fetchone()[0] == 2
+
+
+def test_local_dates_and_utc_instants_per_branch_zone(lake, con):
+    # Tijuana, 1 Nov 2026 01:30 happens twice (DST ends at 02:00): the first one (PDT, -7) like the extractor.
+    seed_dims(lake, con, "suc_002")
+    seed_dims(lake, con, "suc_003")
+    write_extract(lake, "transacciones", "2026-11-01", "suc_002", [tx(1, 10, 5, dt(2026, 11, 1, 1, 30), "1.00"),
+                                                                   tx(2, 10, 5, dt(2026, 11, 1, 23, 30), "1.00")])
+    write_extract(lake, "transacciones", "2026-11-01", "suc_003", [tx(1, 10, 5, dt(2026, 11, 1, 23, 30), "1.00")])
+    merge(lake, con, "2026-11-01")
+    rows = con.execute("SELECT id_pago, fecha_pago, strftime(fecha_pago_utc, '%Y-%m-%d %H:%M') "
+                       "FROM pagos_historicos ORDER BY id_pago").fetchall()
+    assert [(r[0], str(r[1]), r[2]) for r in rows] == [
+        (1002, "2026-11-01", "2026-11-01 08:30"),  # America/Tijuana, first 01:30 (UTC-7)
+        (1003, "2026-11-01", "2026-11-02 04:30"),  # America/Cancun, UTC-5: the local day stays the 1st
+        (2002, "2026-11-01", "2026-11-02 07:30"),  # America/Tijuana after the change (UTC-8)
+    ]
+
+
+def test_unknown_branch_is_quarantined_not_lost(lake, con):
+    write_extract(lake, "cuentas", "2026-11-01", "suc_001", [cuenta(10, dt(2026, 11, 1, 1))])
+    write_extract(lake, "transacciones", "2026-11-01", "suc_001", [tx(1, 10, 5, dt(2026, 11, 1, 9), "1.00")])
+    inputs, _ = read_day(lake, "2026-11-01")
+    merge_day(con, "2026-11-01", inputs, {"suc_002": "America/Tijuana"})
+    assert con.execute("SELECT motivo FROM pagos_cuarentena").fetchall() == [("sucursal_desconocida",)]
+
+
+def test_extract_missing_a_column_names_file_and_column(lake, con):
+    import pyarrow as pa
+
+    key = "raw/sucursales/transacciones/fecha=2026-11-01/sucursal=suc_001/part-0.parquet"
+    lake.write_parquet(key, pa.table({"id": [1]}))
+    with pytest.raises(ExtractContractError, match=r"sucursal=suc_001/part-0.parquet: column 'cuenta_id' is missing"):
+        read_day(lake, "2026-11-01")

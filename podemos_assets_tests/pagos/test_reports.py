@@ -1,0 +1,157 @@
+"""End to end: branch extracts -> pagos_merge -> dbt reports; every number equals a direct computation
+from the generated branch rows, to the cent. Also: the dbt tests and layout checks ran and passed."""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import dagster as dg
+import duckdb
+import pytest
+
+from podemos_assets.pagos import defs as pagos_defs
+from podemos_assets_tests.pagos.lake_fixture import cliente, cuenta, cuota, gid, tx, write_bajas, write_extract
+
+BRANCHES = ("suc_001", "suc_170")  # America/Mexico_City and America/Cancun in the registry
+DAYS = [date(2026, 11, 2), date(2026, 11, 3), date(2026, 11, 4)]
+CENT = Decimal("0.01")
+
+
+def generate(lake, seed=7) -> dict:
+    """Branch rows for three days, with updates, a deletion and an unknown loan; returns what was written."""
+    rnd = random.Random(seed)
+    truth = {"tx": {}, "cuentas": {}, "cuotas": {}, "bajas": set()}
+    for suc in BRANCHES:
+        d0 = datetime.combine(DAYS[0], datetime.min.time())
+        loans = list(range(1, 9))
+        cuentas = [cuenta(c, d0 + timedelta(minutes=c), saldo=f"{rnd.randint(500, 9000)}.{rnd.randint(0, 99):02d}",
+                          estatus="CERRADA" if c == 8 else "ACTIVA") for c in loans]
+        write_extract(lake, "cuentas", DAYS[0].isoformat(), suc, cuentas)
+        write_extract(lake, "clientes", DAYS[0].isoformat(), suc, [cliente(k, d0) for k in range(1, 21)])
+        cuotas = []
+        for c in loans:
+            first_due = DAYS[0] - timedelta(days=rnd.choice([3, 20, 45, 75, 100, 130]))
+            for n in range(1, 6):
+                due = first_due + timedelta(days=7 * (n - 1))
+                cuotas.append(cuota(c * 100 + n, c, n, due, d0, estatus=rnd.choice(["PAGADO", "PENDIENTE", "ATRASADO"])))
+        write_extract(lake, "calendario_pagos", DAYS[0].isoformat(), suc, cuotas)
+        truth["cuentas"].update({(suc, r["id"]): r for r in cuentas})
+        truth["cuotas"].update({(suc, r["id"]): r for r in cuotas})
+        next_id = 1
+        for day in DAYS:
+            base = datetime.combine(day, datetime.min.time())
+            rows = []
+            for _ in range(rnd.randint(15, 25)):
+                when = base + timedelta(minutes=rnd.randint(0, 24 * 60 - 1))
+                monto = Decimal(rnd.randint(-2000, 90000)) / 100
+                rows.append(tx(next_id, rnd.choice(loans + [99]), rnd.randint(1, 20), when, str(monto)))
+                next_id += 1
+            if day != DAYS[0]:  # an update of a payment of the day before (corrected amount)
+                old = dict(truth["tx"][(suc, next_id - len(rows) - 3)])
+                old.update(monto=old["monto"] + Decimal("1.11"), updated_at=base + timedelta(hours=1))
+                rows.append(old)
+            write_extract(lake, "transacciones", day.isoformat(), suc, rows)
+            truth["tx"].update({(suc, r["id"]): r for r in rows})
+        write_bajas(lake, "transacciones", suc, DAYS[2].isoformat(), [2])
+        truth["bajas"].add((suc, 2))
+    return truth
+
+
+def published(truth) -> list[tuple]:
+    return [(suc, r) for (suc, i), r in truth["tx"].items()
+            if (suc, i) not in truth["bajas"] and (suc, r["cuenta_id"]) in truth["cuentas"]]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    from podemos_assets.config import load_settings
+    from podemos_assets.resources import build_resources
+
+    settings = load_settings({"PODEMOS_HOME": str(tmp_path_factory.mktemp("podemos"))})
+    resources = build_resources(settings)
+    truth = generate(resources["lake"])
+    assets = [*pagos_defs.assets, *pagos_defs.asset_checks]
+    result = dg.materialize(
+        assets, resources=resources, selection=dg.AssetSelection.all(),
+        tags={"dagster/asset_partition_range_start": DAYS[0].isoformat(),
+              "dagster/asset_partition_range_end": DAYS[-1].isoformat()},
+    )
+    assert result.success
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    yield truth, con, result
+    con.close()
+
+
+def test_daily_collections_match_branch_rows_to_the_cent(built):
+    truth, con, _ = built
+    want = defaultdict(lambda: [0, Decimal(0), Decimal(0)])
+    for suc, r in published(truth):
+        w = want[(r["fecha"].date(), suc)]
+        w[0] += r["monto"] >= 0
+        w[1 if r["monto"] >= 0 else 2] += r["monto"]
+    got = {(f, s): [n, c, rv] for f, s, n, c, rv in con.execute(
+        "SELECT fecha_pago, sucursal, pagos_aplicados, monto_cobrado, monto_reversado FROM cobranza_diaria_sucursal"
+    ).fetchall()}
+    assert got == {k: [v[0], v[1].quantize(CENT), v[2].quantize(CENT)] for k, v in want.items()}
+
+
+def test_monthly_summary_matches_branch_rows(built):
+    truth, con, _ = built
+    want = defaultdict(lambda: [0, Decimal(0)])
+    for suc, r in published(truth):
+        w = want[(r["fecha"].date().replace(day=1), suc, "REVERSO" if r["monto"] < 0 else "APLICADO")]
+        w[0] += 1
+        w[1] += r["monto"]
+    got = {(m, s, st): [n, monto] for m, s, st, n, monto in con.execute(
+        "SELECT mes, sucursal, status_pago, pagos, monto FROM resumen_mensual_sucursal").fetchall()}
+    assert got == {k: [v[0], v[1].quantize(CENT)] for k, v in want.items()}
+
+
+def test_portfolio_at_risk_buckets_match_the_instalment_calendar(built):
+    truth, con, _ = built
+    want = {}
+    for corte in DAYS:
+        for (suc, c), loan in truth["cuentas"].items():
+            if loan["estatus"] != "ACTIVA":
+                continue
+            row = want.setdefault((corte, suc), [0, Decimal(0), Decimal(0), Decimal(0), Decimal(0), Decimal(0)])
+            row[0] += 1
+            row[1] += loan["saldo"]
+            unpaid = [q["fecha_pago"] for (s, _), q in truth["cuotas"].items()
+                      if s == suc and q["cuenta_id"] == c and q["estatus"] != "PAGADO" and q["fecha_pago"] < corte]
+            if unpaid:
+                days = (corte - min(unpaid)).days
+                row[2 + (0 if days <= 30 else 1 if days <= 60 else 2 if days <= 90 else 3)] += loan["saldo"]
+    got = {(f, s): list(rest) for f, s, *rest in con.execute(
+        "SELECT fecha_corte, sucursal, cuentas_activas, cartera_total, par_1_30, par_31_60, par_61_90, par_90_mas "
+        "FROM cartera_en_riesgo_sucursal").fetchall()}
+    assert got == want
+    assert any(v[5] > 0 for v in want.values()) and any(v[2] > 0 for v in want.values())  # buckets exercised
+
+
+def test_client_history_and_quarantine(built):
+    truth, con, _ = built
+    suc, client = "suc_170", 7
+    want = sorted((gid(r["id"], s), r["monto"]) for s, r in published(truth) if s == suc and r["cliente_id"] == client)
+    got = con.execute("SELECT id_pago, monto FROM historial_pagos_cliente WHERE id_cliente = ? ORDER BY id_pago",
+                      [gid(client, suc)]).fetchall()
+    assert got == want and want
+    motivos = dict(con.execute("SELECT motivo, count(*) FROM pagos_cuarentena GROUP BY 1").fetchall())
+    unknown_loan = sum(1 for (s, i), r in truth["tx"].items() if r["cuenta_id"] == 99 and (s, i) not in truth["bajas"])
+    assert motivos.get("prestamo_desconocido") == unknown_loan
+    assert motivos.get("baja_en_sucursal") == len(truth["bajas"])
+    n_in = len(truth["tx"])
+    n_out = con.execute("SELECT (SELECT count(*) FROM pagos_historicos) + (SELECT count(*) FROM pagos_cuarentena)")
+    assert n_out.fetchone()[0] == n_in  # every payment ends in the table or in quarantine
+
+
+def test_dbt_tests_and_layout_checks_ran_and_passed(built):
+    _, _, result = built
+    evaluations = result.get_asset_check_evaluations()
+    names = {e.check_name for e in evaluations}
+    assert {"orden_fecha_pago", "estadisticas_vigentes", "tamano_y_reparto", "orden_id_cliente"} <= names
+    assert any(n.startswith("unique_combination_cobranza") for n in names)
+    assert [e.check_name for e in evaluations if not e.passed] == []

@@ -89,3 +89,26 @@ def test_dbt_model_declares_sort_key_through_its_config():
     sorted_ = dg.AssetSpec("reporte_dbt_ok", group_name="pagos", description="x", metadata={**base, "podemos/sort_key": "fecha"})
     violations = governance_violations(apply_group_policies(dg.Definitions(assets=[unsorted, sorted_])))
     assert [v.split(":")[0] for v in violations] == ["reporte_dbt"]
+
+
+def test_dbt_translator_turns_config_sort_and_column_tags_into_governed_metadata():
+    from podemos_assets.gobierno.dbt import GovernedDbtTranslator
+
+    props = {
+        "unique_id": "model.podemos.reporte", "name": "reporte", "resource_type": "model", "fqn": ["podemos", "reporte"],
+        "database": "warehouse", "schema": "main", "alias": "reporte", "description": "A report.",
+        "config": {"materialized": "table", "sort": ["fecha_pago", "sucursal"], "dist": "sucursal", "meta": {}},
+        "meta": {}, "tags": [],
+        "columns": {
+            "fecha_pago": {"name": "fecha_pago", "data_type": "date", "description": "Day.", "tags": ["publico"]},
+            "sucursal": {"name": "sucursal", "data_type": "varchar", "description": "Branch.", "meta": {"classification": "publico"}},
+            "curp": {"name": "curp", "data_type": "varchar", "description": "CURP.", "tags": ["pii"], "meta": {"glossary": "CURP"}},
+        },
+    }
+    meta = GovernedDbtTranslator().get_metadata(props)
+    assert meta["podemos/sort_key"] == "fecha_pago,sucursal" and meta["podemos/dist_key"] == "sucursal"
+    tags = {c.name: c.tags for c in meta["dagster/column_schema"].columns}
+    assert tags == {"fecha_pago": {"classification": "publico"}, "sucursal": {"classification": "publico"},
+                    "curp": {"classification": "pii", "glossary": "CURP"}}
+    spec = dg.AssetSpec("reporte", group_name="pagos", description="A report.", metadata=meta)
+    assert governance_violations(apply_group_policies(dg.Definitions(assets=[spec]))) == []

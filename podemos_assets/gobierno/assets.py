@@ -122,7 +122,7 @@ def escaneo_pii(
         else:
             with warehouse.connect(read_only=True) as con:
                 for a in tables:
-                    found, exists = scan_relation(con, a.key, a.layout.table)
+                    found, exists = scan_relation(con, a.key, a.layout.table, a.pii_columns)
                     findings += found
                     (scanned if exists else skipped).append(a.layout.table if exists else f"{a.key}: not materialized")
     for a in targets:

@@ -103,7 +103,8 @@ def asset_violations(node) -> list[str]:
         if layout.is_table and not layout.sort_key:
             out.append(
                 f"warehouse table {layout.table or ''} has no sort key: metadata {SORT_KEY} "
-                "(gobierno.warehouse_table(table, sort_key=[...])) or dbt config sort=[...]"
+                "(gobierno.warehouse_table(table, sort_key=[...])), or dbt config sort=[...] loaded with "
+                "gobierno.dbt.GovernedDbtTranslator"
             )
         for col in (*layout.sort_key, *([layout.dist_key] if layout.dist_key else [])):
             if names and col not in names:

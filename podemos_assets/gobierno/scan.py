@@ -12,7 +12,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from podemos_assets.gobierno.pii import ANY_PII, Finding, scan_values
+from podemos_assets.gobierno.pii import ANY_PII, MASK, Finding, scan_values
 
 MAX_VALUES = 10_000  # matching values inspected per column: enough to classify, bounded in time
 TEXT_SUFFIXES = (".csv", ".txt", ".json", ".ndjson", ".jsonl", ".xml", ".dat", ".md", ".html")
@@ -32,14 +32,26 @@ def _duckdb_relation(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
     return None
 
 
-def scan_relation(con: duckdb.DuckDBPyConnection, asset: str, table: str) -> tuple[list[Finding], bool]:
-    """Findings in every text column of a warehouse relation; (findings, whether the relation exists)."""
+UNMASKED = "pii_sin_enmascarar"  # a column classified pii holds values other than the mask / null
+
+
+def scan_relation(
+    con: duckdb.DuckDBPyConnection, asset: str, table: str, pii_columns: list[str] = ()
+) -> tuple[list[Finding], bool]:
+    """Findings in a warehouse relation: PII patterns in every text column, and any column the
+    classification marks `pii` that is not masked (names and birth dates match no pattern)."""
     relation = _duckdb_relation(con, table)
     if relation is None:
         return [], False
     rel = con.sql(f"SELECT * FROM {relation}")
     text_columns = [c for c, t in zip(rel.columns, rel.types) if str(t).upper().startswith("VARCHAR")]
     findings: list[Finding] = []
+    for col in (c for c in pii_columns if c in rel.columns):
+        n = con.execute(
+            f"SELECT count(*) FROM {relation} WHERE \"{col}\" IS NOT NULL AND CAST(\"{col}\" AS VARCHAR) <> ?", [MASK]
+        ).fetchone()[0]
+        if n:
+            findings.append(Finding(asset, table, col, UNMASKED, n, MASK))
     for col in text_columns:
         rows = con.execute(
             f'SELECT DISTINCT "{col}" FROM {relation} WHERE regexp_matches("{col}", ?) LIMIT {MAX_VALUES}', [ANY_PII]

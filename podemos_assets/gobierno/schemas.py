@@ -27,6 +27,6 @@ class HallazgoPii(pa.DataFrameModel):
     activo: str = column("Analyst-facing asset where PII was found", C.PUBLICO)
     ubicacion: str = column("Warehouse relation or file key scanned", C.PUBLICO)
     columna: str = column("Column with the match ('-' for unstructured text)", C.PUBLICO)
-    tipo_pii: str = column("Pattern matched: curp, rfc, clabe, telefono, clave_elector", C.PUBLICO)
+    tipo_pii: str = column("Pattern matched (curp, rfc, clabe, telefono, clave_elector) or pii_sin_enmascarar", C.PUBLICO)
     coincidencias: int = column("Values that matched (capped per column)", C.PUBLICO, ge=1)
     muestra: str = column("Masked sample: first two characters, then asterisks", C.SENSIBLE)

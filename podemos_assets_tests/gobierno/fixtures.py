@@ -31,6 +31,7 @@ class ResumenClientes(pa.DataFrameModel):
     sucursal: str = column("Branch id", C.PUBLICO)
     id_cliente: int = column("Client id", C.SENSIBLE, glossary="cliente")
     curp: str = column("CURP, masked for analysts", C.PII, glossary="CURP")
+    nombre: str = column("Client name, masked for analysts", C.PII)
 
 
 clientes = dg.AssetSpec(

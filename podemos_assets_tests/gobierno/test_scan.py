@@ -32,7 +32,7 @@ def build_warehouse(path, masked: bool) -> None:
     con = duckdb.connect(str(path))
     con.register("df", clientes())
     con.execute("CREATE OR REPLACE TABLE clientes_wh AS SELECT * FROM df")  # raw: not analyst-facing
-    source = "(SELECT sucursal, id_cliente, curp FROM clientes_wh)"
+    source = "(SELECT sucursal, id_cliente, curp, nombre FROM clientes_wh)"
     if masked:
         con.execute(masking_view_sql(ResumenClientes, source, "resumen_clientes"))
     else:
@@ -67,6 +67,8 @@ def test_planted_pii_in_analyst_outputs_fails_the_check_without_leaking(settings
     assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
     found = set(zip(findings["ubicacion"], findings["columna"], findings["tipo_pii"]))
     assert ("main.resumen_clientes", "curp", "curp") in found
+    # a name matches no pattern: the classification (nombre is pii) catches it unmasked
+    assert ("main.resumen_clientes", "nombre", "pii_sin_enmascarar") in found
     report = "analistas/2026-11-27/reporte.csv"
     assert {(report, "-", k) for k in ("curp", "telefono", "clabe", "clave_elector")} <= found
     # the raw table is not analyst-facing, so it is not scanned
@@ -75,7 +77,7 @@ def test_planted_pii_in_analyst_outputs_fails_the_check_without_leaking(settings
     leaked = findings.to_csv(index=False) + "".join(
         str(e.event_specific_data) for e in result.all_events if e.event_specific_data is not None
     )
-    for raw in (CURP, "LOPA900101MOCPXN02", PHONE, CLABE, INE):
+    for raw in (CURP, "LOPA900101MOCPXN02", PHONE, CLABE, INE, "María"):
         assert raw not in leaked
 
 

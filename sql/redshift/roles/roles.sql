@@ -8,3 +8,63 @@ CREATE MASKING POLICY gobierno_pii_marca_tiempo WITH (valor TIMESTAMP) USING (NU
 CREATE MASKING POLICY gobierno_pii_monto WITH (valor DECIMAL(18,2)) USING (NULL::DECIMAL(18,2));
 CREATE MASKING POLICY gobierno_pii_real WITH (valor DOUBLE PRECISION) USING (NULL::DOUBLE PRECISION);
 CREATE MASKING POLICY gobierno_pii_texto WITH (valor VARCHAR(256)) USING (CASE WHEN valor IS NULL THEN NULL ELSE '***' END::VARCHAR(256));
+
+-- calendario_pagos (team:datos-pagos): public.calendario_pagos
+REVOKE ALL ON public.calendario_pagos FROM PUBLIC;
+GRANT SELECT ON public.calendario_pagos TO ROLE cumplimiento;
+GRANT SELECT ("id_cuota", "id_prestamo", "num_pago", "monto", "fecha_vencimiento", "estatus", "sucursal", "id_origen", "updated_at_origen", "updated_at_utc", "extraccion") ON public.calendario_pagos TO ROLE analista;
+
+-- cartera_en_riesgo_sucursal (team:datos-pagos): public.cartera_en_riesgo_sucursal
+REVOKE ALL ON public.cartera_en_riesgo_sucursal FROM PUBLIC;
+GRANT SELECT ON public.cartera_en_riesgo_sucursal TO ROLE cumplimiento;
+GRANT SELECT ("fecha_corte", "sucursal", "cuentas_activas", "cartera_total", "par_1_30", "par_31_60", "par_61_90", "par_90_mas") ON public.cartera_en_riesgo_sucursal TO ROLE analista;
+
+-- clientes (team:datos-pagos): public.clientes
+REVOKE ALL ON public.clientes FROM PUBLIC;
+GRANT SELECT ON public.clientes TO ROLE cumplimiento;
+GRANT SELECT ("id_cliente", "sucursal", "id_origen", "updated_at_origen", "updated_at_utc", "extraccion") ON public.clientes TO ROLE analista;
+
+-- cobranza_diaria_sucursal (team:datos-pagos): public.cobranza_diaria_sucursal
+REVOKE ALL ON public.cobranza_diaria_sucursal FROM PUBLIC;
+GRANT SELECT ON public.cobranza_diaria_sucursal TO ROLE cumplimiento;
+GRANT SELECT ("fecha_pago", "sucursal", "pagos_aplicados", "pagos_reversados", "monto_cobrado", "monto_reversado", "monto_neto") ON public.cobranza_diaria_sucursal TO ROLE analista;
+
+-- cuentas (team:datos-pagos): public.cuentas
+REVOKE ALL ON public.cuentas FROM PUBLIC;
+GRANT SELECT ON public.cuentas TO ROLE cumplimiento;
+GRANT SELECT ("id_prestamo", "id_grupo", "monto_otorgado", "saldo", "estatus", "fecha_desembolso", "sucursal", "id_origen", "updated_at_origen", "updated_at_utc", "extraccion") ON public.cuentas TO ROLE analista;
+
+-- historial_pagos_cliente (team:datos-pagos): public.historial_pagos_cliente
+REVOKE ALL ON public.historial_pagos_cliente FROM PUBLIC;
+GRANT SELECT ON public.historial_pagos_cliente TO ROLE cumplimiento;
+GRANT SELECT ("id_cliente", "fecha_pago", "id_pago", "id_prestamo", "monto", "status_pago", "sucursal") ON public.historial_pagos_cliente TO ROLE analista;
+
+-- pagos_bajas (team:datos-pagos): public.pagos_bajas
+REVOKE ALL ON public.pagos_bajas FROM PUBLIC;
+GRANT SELECT ON public.pagos_bajas TO ROLE cumplimiento;
+GRANT SELECT ("tabla", "sucursal", "id_origen", "fecha_baja") ON public.pagos_bajas TO ROLE analista;
+
+-- pagos_cuarentena (team:datos-pagos): public.pagos_cuarentena
+REVOKE ALL ON public.pagos_cuarentena FROM PUBLIC;
+GRANT SELECT ON public.pagos_cuarentena TO ROLE cumplimiento;
+GRANT SELECT ("id_pago", "id_prestamo", "id_cliente", "monto", "fecha_pago", "sucursal", "status_pago", "otros_datos", "fecha_pago_utc", "id_origen", "updated_at_origen", "updated_at_utc", "extraccion", "motivo") ON public.pagos_cuarentena TO ROLE analista;
+
+-- pagos_diario_sucursal (team:datos-pagos): public.pagos_diario_sucursal
+REVOKE ALL ON public.pagos_diario_sucursal FROM PUBLIC;
+GRANT SELECT ON public.pagos_diario_sucursal TO ROLE cumplimiento;
+GRANT SELECT ("fecha_pago", "sucursal", "status_pago", "pagos", "monto") ON public.pagos_diario_sucursal TO ROLE analista;
+
+-- pagos_historicos (team:datos-pagos): public.pagos_historicos
+REVOKE ALL ON public.pagos_historicos FROM PUBLIC;
+GRANT SELECT ON public.pagos_historicos TO ROLE cumplimiento;
+GRANT SELECT ("id_pago", "id_prestamo", "id_cliente", "monto", "fecha_pago", "sucursal", "status_pago", "otros_datos", "fecha_pago_utc", "id_origen", "updated_at_origen", "updated_at_utc", "extraccion") ON public.pagos_historicos TO ROLE analista;
+
+-- pagos_por_cliente (team:datos-pagos): public.pagos_por_cliente
+REVOKE ALL ON public.pagos_por_cliente FROM PUBLIC;
+GRANT SELECT ON public.pagos_por_cliente TO ROLE cumplimiento;
+GRANT SELECT ("id_cliente", "fecha_pago", "id_pago", "id_prestamo", "monto", "status_pago", "sucursal") ON public.pagos_por_cliente TO ROLE analista;
+
+-- resumen_mensual_sucursal (team:datos-pagos): public.resumen_mensual_sucursal
+REVOKE ALL ON public.resumen_mensual_sucursal FROM PUBLIC;
+GRANT SELECT ON public.resumen_mensual_sucursal TO ROLE cumplimiento;
+GRANT SELECT ("mes", "sucursal", "status_pago", "pagos", "monto") ON public.resumen_mensual_sucursal TO ROLE analista;

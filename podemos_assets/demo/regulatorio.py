@@ -192,9 +192,7 @@ def day_rng(seed: int, fecha: str, name: str) -> np.random.Generator:
 
 
 def source_bytes(name: str, fecha: str, seed: int = 42, scale: float = 1.0, branches: int = 200) -> bytes:
-    source = load_sources()[name]
-    n = max(1, int(BASE_ROWS[name] * scale))
-    return render(source, make_table(name, fecha, n, day_rng(seed, fecha, name), branches), fecha)
+    return render(load_sources()[name], expected_table(name, fecha, seed, scale, branches), fecha)
 
 
 def arrival_time(source: Source, fecha: str, rng: np.random.Generator) -> datetime:
@@ -212,16 +210,30 @@ def write_source(sources: LakeResource, name: str, fecha: str, data: bytes, arri
     return key
 
 
-def write_lake_sources(lake: LakeResource, fecha: str, seed: int = 42, scale: float = 1.0, branches: int = 4) -> None:
+def write_lake_sources(lake: LakeResource, fecha: str, seed: int = 42, scale: float = 1.0, branches: int = 4,
+                       only: tuple[str, ...] = ("sucursales_pagos", "app_campo"), arrived: datetime | None = None) -> None:
     """Stand-ins for the branch ETL and field-event outputs, in their contract's paths and types."""
-    t = make_table("sucursales_pagos", fecha, max(1, int(BASE_ROWS["sucursales_pagos"] * scale)),
-                   day_rng(seed, fecha, "sucursales_pagos"), branches)
-    for suc in sorted(set(t["sucursal"].to_pylist())):
-        part = t.filter(pc.equal(t["sucursal"], suc))
-        part = part.set_column(2, "monto", pc.cast(part["monto"], pa.decimal128(15, 2)))
-        lake.write_parquet(f"raw/sucursales/transacciones/fecha={fecha}/sucursal={suc}/part-0.parquet", part)
-    c = make_table("app_campo", fecha, max(1, int(BASE_ROWS["app_campo"] * scale)), day_rng(seed, fecha, "app_campo"))
-    lake.write_parquet(f"curated/campo/pagos/fecha_evento={fecha}/part-0.parquet", c)
+    keys = []
+    if "sucursales_pagos" in only:
+        t = make_table("sucursales_pagos", fecha, max(1, int(BASE_ROWS["sucursales_pagos"] * scale)),
+                       day_rng(seed, fecha, "sucursales_pagos"), branches)
+        for suc in sorted(set(t["sucursal"].to_pylist())):
+            part = t.filter(pc.equal(t["sucursal"], suc))
+            part = part.set_column(2, "monto", pc.cast(part["monto"], pa.decimal128(15, 2)))  # the branch DECIMAL(15,2)
+            keys.append(f"raw/sucursales/transacciones/fecha={fecha}/sucursal={suc}/part-0.parquet")
+            lake.write_parquet(keys[-1], part)
+    if "app_campo" in only:
+        c = make_table("app_campo", fecha, max(1, int(BASE_ROWS["app_campo"] * scale)), day_rng(seed, fecha, "app_campo"))
+        keys.append(f"curated/campo/pagos/fecha_evento={fecha}/part-0.parquet")
+        lake.write_parquet(keys[-1], c)
+    if arrived is not None and lake.is_local:
+        for key in keys:
+            os.utime(lake.local_path(key), (arrived.timestamp(), arrived.timestamp()))
+
+
+def expected_table(name: str, fecha: str, seed: int = 42, scale: float = 1.0, branches: int = 200) -> pa.Table:
+    """The table behind a generated file (what a test compares the report with, independently)."""
+    return make_table(name, fecha, max(1, int(BASE_ROWS[name] * scale)), day_rng(seed, fecha, name), branches)
 
 
 def malformed(data: bytes) -> bytes:

@@ -52,27 +52,38 @@ def build_source_asset(source: Source) -> dg.AssetsDefinition:
                                                  lower_bound_delta=_window_length(source), timezone=TZ_NAME),
         kinds={"python", "parquet"},
         tags={"podemos/requerida": str(source.required).lower()},
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        output_required=False,
     )
     def _source_asset(context: dg.AssetExecutionContext, sources: LakeResource, lake: LakeResource):
-        fecha = context.partition_key
-        try:
-            extract = ingest(source, fecha, sources, lake)
-        except SourceMissing as exc:
-            raise dg.Failure(description=f"{source.name} {fecha}: {exc}", allow_retries=False) from None
-        except SourceFileRejected as exc:
-            yield dg.AssetCheckResult(check_name=SCHEMA_CHECK, passed=False, severity=dg.AssetCheckSeverity.ERROR,
-                                      metadata={"archivo": exc.file, "fila": exc.row or 0, "columna": exc.column or "",
-                                                "error": str(exc), "tipo": type(exc).__name__})
-            raise dg.Failure(description=str(exc), allow_retries=False) from None
-        c = extract.control
-        yield dg.MaterializeResult(
-            metadata={"dagster/row_count": extract.rows, "archivo": c["archivo"], "sha256": c["sha256"],
-                      "llegada": c["llegada"] or "", "extracto": lake.uri(extract_key(source.name, fecha))},
-            data_version=dg.DataVersion(c["sha256"]),
-            check_results=[dg.AssetCheckResult(check_name=SCHEMA_CHECK, passed=True,
-                                               metadata={"filas": extract.rows, **{f"suma_{k}": v for k, v in
-                                                                                   c["leido"]["sumas"].items()}})],
+        # One run may cover many days (single-run backfill): each good day is its own materialization, a
+        # missing or refused day fails the run without touching the others.
+        failures, rejected = [], []
+        for fecha in context.partition_keys:
+            try:
+                extract = ingest(source, fecha, sources, lake)
+            except SourceMissing as exc:
+                failures.append(f"{fecha}: {exc}")
+                continue
+            except SourceFileRejected as exc:
+                failures.append(f"{fecha}: {exc}")
+                rejected.append({"fecha": fecha, "archivo": exc.file, "fila": exc.row, "columna": exc.column,
+                                 "tipo": type(exc).__name__, "error": str(exc)})
+                continue
+            c = extract.control
+            yield dg.AssetMaterialization(
+                asset_key=key, partition=fecha,
+                metadata={"dagster/row_count": extract.rows, "archivo": c["archivo"], "sha256": c["sha256"],
+                          "llegada": c["llegada"] or "", "extracto": lake.uri(extract_key(source.name, fecha)),
+                          **{f"suma_{k}": v for k, v in c["leido"]["sumas"].items()}},
+            )
+        yield dg.AssetCheckResult(
+            check_name=SCHEMA_CHECK, passed=not rejected, severity=dg.AssetCheckSeverity.ERROR,
+            description="; ".join(r["error"] for r in rejected)[:2000] or None,
+            metadata={"rechazados": rejected, "dias": len(context.partition_keys)},
         )
+        if failures:
+            raise dg.Failure(description=f"{source.name}: " + " | ".join(failures), allow_retries=False)
 
     return _source_asset
 
@@ -96,30 +107,38 @@ SOURCE_ASSETS = [build_source_asset(s) for s in load_sources().values()]
     freshness_policy=dg.FreshnessPolicy.cron(deadline_cron="0 6 * * *", lower_bound_delta=timedelta(hours=4),
                                              timezone=TZ_NAME),
     kinds={"python", "csv", "xlsx"},
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    output_required=False,
 )
 def reporte_regulatorio_diario(context: dg.AssetExecutionContext, lake: LakeResource, outbox: LakeResource,
                                clock: ClockResource):
-    fecha, now = context.partition_key, clock.now()
-    missing = missing_required(gather(fecha, lake)[0])
-    if missing and now < at(fecha, CUTOFF):
-        exc = ReportNotDue(f"{fecha}: required sources {missing} have not arrived; a partial report is delivered only "
-                           f"after the cut-off {at(fecha, CUTOFF):%Y-%m-%d %H:%M} America/Mexico_City")
-        raise dg.Failure(description=str(exc), allow_retries=False) from exc
-    try:
-        delivery = deliver(fecha, lake, outbox, now)
-    except ReconciliationMismatch as exc:
-        yield dg.AssetCheckResult(check_name=RECONCILIATION_CHECK, passed=False,
-                                  metadata={"diferencias": exc.differences, "error": str(exc)})
-        raise dg.Failure(description=str(exc), allow_retries=False) from None
-    m = delivery.manifest
-    context.log.info(f"{fecha} v{delivery.version} {'PARTIAL ' if m['parcial'] else ''}"
-                     f"{'delivered' if delivery.new else 'already delivered (same content)'}")
-    yield dg.MaterializeResult(
-        metadata={"version": delivery.version, "nueva_version": delivery.new, "parcial": m["parcial"],
-                  "faltantes_requeridas": m["faltantes_requeridas"], "excepciones": len(m["excepciones"]),
-                  "entregado_en": m["entregado_en"], "a_tiempo": m["a_tiempo"],
-                  "outbox": outbox.uri(f"reporte_regulatorio/{fecha}/v{delivery.version}/")},
-        data_version=dg.DataVersion(m["contenido_sha256"]),
-        check_results=[dg.AssetCheckResult(check_name=RECONCILIATION_CHECK, passed=True,
-                                           metadata={"comparaciones": len(m["conciliacion"])})],
-    )
+    now, failures, mismatches = clock.now(), [], []
+    for fecha in context.partition_keys:  # one run may deliver several days (catch-up, demo)
+        missing = missing_required(gather(fecha, lake)[0])
+        if missing and now < at(fecha, CUTOFF):
+            failures.append(str(ReportNotDue(
+                f"{fecha}: required sources {missing} have not arrived; a partial report is delivered only after "
+                f"the cut-off {at(fecha, CUTOFF):%Y-%m-%d %H:%M} America/Mexico_City")))
+            continue
+        try:
+            delivery = deliver(fecha, lake, outbox, now)
+        except ReconciliationMismatch as exc:
+            failures.append(f"{fecha}: {exc}")
+            mismatches.extend({"fecha": fecha, **d} for d in exc.differences)
+            continue
+        m = delivery.manifest
+        context.log.info(f"{fecha} v{delivery.version} {'PARTIAL ' if m['parcial'] else ''}"
+                         f"{'delivered' if delivery.new else 'already delivered (same content)'}")
+        yield dg.AssetMaterialization(
+            asset_key=REPORT_KEY, partition=fecha,
+            metadata={"version": delivery.version, "nueva_version": delivery.new, "parcial": m["parcial"],
+                      "faltantes_requeridas": m["faltantes_requeridas"], "excepciones": len(m["excepciones"]),
+                      "entregado_en": m["entregado_en"], "a_tiempo": m["a_tiempo"],
+                      "contenido_sha256": m["contenido_sha256"],
+                      "outbox": outbox.uri(f"reporte_regulatorio/{fecha}/v{delivery.version}/")},
+        )
+    yield dg.AssetCheckResult(check_name=RECONCILIATION_CHECK, passed=not mismatches,
+                              description=failures[0][:2000] if mismatches else None,
+                              metadata={"diferencias": mismatches, "dias": len(context.partition_keys)})
+    if failures:
+        raise dg.Failure(description=" | ".join(failures), allow_retries=False)

@@ -50,7 +50,8 @@ def gather(fecha: str, lake) -> tuple[dict[str, Extract], list[dict]]:
         for key in lake.list(f"cuarentena/regulatorio/{name}/fecha={fecha}/"):
             record = json.loads(lake.read_bytes(key))
             if extract is None or record["sha256"] != extract.control["sha256"]:
-                exceptions.append({"fuente": name, "requerida": source.required, "motivo": "archivo rechazado",
+                motivo = "archivo rechazado" + ("; se usa el último archivo válido" if extract else "")
+                exceptions.append({"fuente": name, "requerida": source.required, "motivo": motivo,
                                    "detalle": record["motivo"]})
         if extract is None:
             exceptions.append({"fuente": name, "requerida": source.required,

@@ -49,6 +49,17 @@ def metadata_text(value) -> str | None:
     return str(value) if value not in (None, "") else None
 
 
+def dbt_config(node) -> dict:
+    """A dbt model's `config` from the manifest dagster-dbt attaches (so `sort=`/`dist=` count even
+    without GovernedDbtTranslator); {} for other assets."""
+    meta = node.metadata or {}
+    manifest = getattr(meta.get("dagster_dbt/manifest"), "manifest", None)
+    unique_id = metadata_text(meta.get("dagster_dbt/unique_id"))
+    if not manifest or not unique_id:
+        return {}
+    return (manifest.get("nodes", {}).get(unique_id) or {}).get("config") or {}
+
+
 def warehouse_layout(node) -> WarehouseLayout | None:
     """The warehouse layout of an asset, or None when it writes no warehouse relation."""
     meta = node.metadata or {}
@@ -58,7 +69,14 @@ def warehouse_layout(node) -> WarehouseLayout | None:
         return None
     materialization = metadata_text(meta.get(MATERIALIZATION)) or dbt_mat or "table"
     sort_key = tuple(c.strip() for c in (metadata_text(meta.get(SORT_KEY)) or "").split(",") if c.strip())
-    return WarehouseLayout(table, materialization not in NON_TABLE_MATERIALIZATIONS, sort_key, metadata_text(meta.get(DIST_KEY)))
+    dist_key = metadata_text(meta.get(DIST_KEY))
+    if dbt_mat is not None and not sort_key:
+        config = dbt_config(node)
+        sort = config.get("sort") or ()
+        sort_key = (sort,) if isinstance(sort, str) else tuple(sort)
+        dist = config.get("dist")
+        dist_key = dist_key or (dist if dist not in (None, "even", "all", "auto") else None)
+    return WarehouseLayout(table, materialization not in NON_TABLE_MATERIALIZATIONS, sort_key, dist_key)
 
 
 def asset_violations(node) -> list[str]:
@@ -103,8 +121,7 @@ def asset_violations(node) -> list[str]:
         if layout.is_table and not layout.sort_key:
             out.append(
                 f"warehouse table {layout.table or ''} has no sort key: metadata {SORT_KEY} "
-                "(gobierno.warehouse_table(table, sort_key=[...])), or dbt config sort=[...] loaded with "
-                "gobierno.dbt.GovernedDbtTranslator"
+                "(gobierno.warehouse_table(table, sort_key=[...])), or dbt config(sort=[...])"
             )
         for col in (*layout.sort_key, *([layout.dist_key] if layout.dist_key else [])):
             if names and col not in names:

@@ -87,8 +87,18 @@ def test_dbt_model_declares_sort_key_through_its_config():
     base = {"dagster/column_schema": schema, "dagster-dbt/materialization_type": "table", "dagster/table_name": "w.main.r"}
     unsorted = dg.AssetSpec("reporte_dbt", group_name="pagos", description="x", metadata=base)
     sorted_ = dg.AssetSpec("reporte_dbt_ok", group_name="pagos", description="x", metadata={**base, "podemos/sort_key": "fecha"})
-    violations = governance_violations(apply_group_policies(dg.Definitions(assets=[unsorted, sorted_])))
-    assert [v.split(":")[0] for v in violations] == ["reporte_dbt"]
+    # what dagster-dbt attaches: the manifest and the node id, so config(sort=[...]) is read from there
+    from dagster_dbt.dagster_dbt_translator import DbtManifestWrapper
+
+    manifest = {"nodes": {"model.p.r": {"config": {"materialized": "table", "sort": ["fecha"], "dist": "fecha"}},
+                          "model.p.s": {"config": {"materialized": "table"}}}}
+    from_manifest = [
+        dg.AssetSpec(name, group_name="pagos", description="x", metadata={
+            **base, "dagster_dbt/manifest": DbtManifestWrapper(manifest=manifest), "dagster_dbt/unique_id": uid})
+        for name, uid in (("dbt_con_sort", "model.p.r"), ("dbt_sin_sort", "model.p.s"))
+    ]
+    violations = governance_violations(apply_group_policies(dg.Definitions(assets=[unsorted, sorted_, *from_manifest])))
+    assert [v.split(":")[0] for v in violations] == ["dbt_sin_sort", "reporte_dbt"]
 
 
 def test_dbt_translator_turns_config_sort_and_column_tags_into_governed_metadata():

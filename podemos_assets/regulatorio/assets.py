@@ -25,6 +25,21 @@ def source_key(name: str) -> dg.AssetKey:
     return dg.AssetKey(["regulatorio", name])
 
 
+def _outcome(key: dg.AssetKey, done: list[tuple[str, dict]], check: dg.AssetCheckResult, failures: list[str],
+             what: str):
+    """All days good: one MaterializeResult (downstream steps of the run go on). Some failed: a materialization
+    event per good day, the check, then the failure naming every bad day."""
+    if not failures:
+        metadata = done[0][1] if len(done) == 1 else {"dias": [f for f, _ in done], "por_dia": {f: {
+            k: str(v) for k, v in m.items()} for f, m in done}}
+        yield dg.MaterializeResult(metadata=metadata, check_results=[check])
+        return
+    for fecha, metadata in done:
+        yield dg.AssetMaterialization(asset_key=key, partition=fecha, metadata=metadata)
+    yield check
+    raise dg.Failure(description=f"{what}: " + " | ".join(failures), allow_retries=False)
+
+
 def _window_length(source: Source) -> timedelta:
     start, end = (datetime.combine(datetime.min, t) for t in source.window)
     return end - start
@@ -58,7 +73,7 @@ def build_source_asset(source: Source) -> dg.AssetsDefinition:
     def _source_asset(context: dg.AssetExecutionContext, sources: LakeResource, lake: LakeResource):
         # One run may cover many days (single-run backfill): each good day is its own materialization, a
         # missing or refused day fails the run without touching the others.
-        failures, rejected = [], []
+        failures, rejected, done = [], [], []
         for fecha in context.partition_keys:
             try:
                 extract = ingest(source, fecha, sources, lake)
@@ -71,19 +86,15 @@ def build_source_asset(source: Source) -> dg.AssetsDefinition:
                                  "tipo": type(exc).__name__, "error": str(exc)})
                 continue
             c = extract.control
-            yield dg.AssetMaterialization(
-                asset_key=key, partition=fecha,
-                metadata={"dagster/row_count": extract.rows, "archivo": c["archivo"], "sha256": c["sha256"],
-                          "llegada": c["llegada"] or "", "extracto": lake.uri(extract_key(source.name, fecha)),
-                          **{f"suma_{k}": v for k, v in c["leido"]["sumas"].items()}},
-            )
-        yield dg.AssetCheckResult(
+            done.append((fecha, {"dagster/row_count": extract.rows, "archivo": c["archivo"], "sha256": c["sha256"],
+                                 "llegada": c["llegada"] or "", "extracto": lake.uri(extract_key(source.name, fecha)),
+                                 **{f"suma_{k}": v for k, v in c["leido"]["sumas"].items()}}))
+        check = dg.AssetCheckResult(
             check_name=SCHEMA_CHECK, passed=not rejected, severity=dg.AssetCheckSeverity.ERROR,
             description="; ".join(r["error"] for r in rejected)[:2000] or None,
             metadata={"rechazados": rejected, "dias": len(context.partition_keys)},
         )
-        if failures:
-            raise dg.Failure(description=f"{source.name}: " + " | ".join(failures), allow_retries=False)
+        yield from _outcome(key, done, check, failures, source.name)
 
     return _source_asset
 
@@ -112,7 +123,7 @@ SOURCE_ASSETS = [build_source_asset(s) for s in load_sources().values()]
 )
 def reporte_regulatorio_diario(context: dg.AssetExecutionContext, lake: LakeResource, outbox: LakeResource,
                                clock: ClockResource):
-    now, failures, mismatches = clock.now(), [], []
+    now, failures, mismatches, done = clock.now(), [], [], []
     for fecha in context.partition_keys:  # one run may deliver several days (catch-up, demo)
         missing = missing_required(gather(fecha, lake)[0])
         if missing and now < at(fecha, CUTOFF):
@@ -129,16 +140,12 @@ def reporte_regulatorio_diario(context: dg.AssetExecutionContext, lake: LakeReso
         m = delivery.manifest
         context.log.info(f"{fecha} v{delivery.version} {'PARTIAL ' if m['parcial'] else ''}"
                          f"{'delivered' if delivery.new else 'already delivered (same content)'}")
-        yield dg.AssetMaterialization(
-            asset_key=REPORT_KEY, partition=fecha,
-            metadata={"version": delivery.version, "nueva_version": delivery.new, "parcial": m["parcial"],
-                      "faltantes_requeridas": m["faltantes_requeridas"], "excepciones": len(m["excepciones"]),
-                      "entregado_en": m["entregado_en"], "a_tiempo": m["a_tiempo"],
-                      "contenido_sha256": m["contenido_sha256"],
-                      "outbox": outbox.uri(f"reporte_regulatorio/{fecha}/v{delivery.version}/")},
-        )
-    yield dg.AssetCheckResult(check_name=RECONCILIATION_CHECK, passed=not mismatches,
-                              description=failures[0][:2000] if mismatches else None,
-                              metadata={"diferencias": mismatches, "dias": len(context.partition_keys)})
-    if failures:
-        raise dg.Failure(description=" | ".join(failures), allow_retries=False)
+        done.append((fecha, {"version": delivery.version, "nueva_version": delivery.new, "parcial": m["parcial"],
+                             "faltantes_requeridas": m["faltantes_requeridas"], "excepciones": len(m["excepciones"]),
+                             "entregado_en": m["entregado_en"], "a_tiempo": m["a_tiempo"],
+                             "contenido_sha256": m["contenido_sha256"],
+                             "outbox": outbox.uri(f"reporte_regulatorio/{fecha}/v{delivery.version}/")}))
+    check = dg.AssetCheckResult(check_name=RECONCILIATION_CHECK, passed=not mismatches,
+                                description=" | ".join(failures)[:2000] if mismatches else None,
+                                metadata={"diferencias": mismatches, "dias": len(context.partition_keys)})
+    yield from _outcome(REPORT_KEY, done, check, failures, "reporte_regulatorio_diario")

@@ -131,9 +131,9 @@ def escaneo_pii(
             if resource not in lakes:
                 skipped.append(f"{a.key}: unknown resource {resource!r}")
                 continue
-            found, n = scan_files(lakes[resource], a.key, prefix)
+            found, n, total = scan_files(lakes[resource], a.key, prefix)
             findings += found
-            scanned.append(f"{resource}:{prefix} ({n} files)")
+            scanned.append(f"{resource}:{prefix} (newest {n} of {total} files)")
     for a in targets:
         if (a.layout is None or not a.layout.table) and not a.files:
             skipped.append(f"{a.key}: declares neither dagster/table_name nor podemos/files")

@@ -88,3 +88,14 @@ def test_masked_outputs_pass_the_check(settings, resources):
     assert check.passed and findings.empty
     meta = result.asset_materializations_for_node("escaneo_pii")[0].metadata
     assert meta["targets"].value == 2 and "main.resumen_clientes" in meta["scanned"].value
+
+
+def test_file_scan_is_bounded_to_the_newest_files(resources):
+    from podemos_assets.gobierno.scan import scan_files
+
+    outbox = resources["outbox"]
+    for day in range(1, 6):
+        outbox.write_bytes(f"analistas/2026-11-0{day}/r.csv", f"dia {day}, tel 55 1234 567{day}\n".encode())
+    findings, scanned, present = scan_files(outbox, "reporte", "analistas/", max_files=2)
+    assert (scanned, present) == (2, 5)
+    assert sorted(f.location for f in findings) == ["analistas/2026-11-04/r.csv", "analistas/2026-11-05/r.csv"]

@@ -107,3 +107,11 @@ def test_catalog_reports_violations_of_an_ungoverned_asset(resources):
     meta = materialize(defs, catalogo_datos).asset_materializations_for_node("catalogo_datos")[0].metadata
     assert meta["governance_violations"].value >= 4
     assert "sin_metadatos: no owner" in meta["violations"].value
+
+
+def test_inventory_reads_the_same_graph_from_a_code_server_repository():
+    # In a code server assets get `context.repository_def`; in-process runs get the definitions.
+    from podemos_assets.gobierno.inventory import inventory
+
+    defs = governed_defs()
+    assert inventory(defs.get_repository_def()) == inventory(defs)

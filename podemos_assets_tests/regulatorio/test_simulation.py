@@ -19,7 +19,7 @@ from podemos_assets.regulatorio.registry import CUTOFF, DEADLINE, TZ, at, load_s
 from podemos_assets_tests.regulatorio.harness import Night
 
 DAYS = 30
-TICKS = [time(h, m) for h, m in ((1, 0), (2, 0), (3, 30), (5, 30), (6, 0), (7, 15), (8, 45))]
+TICKS = [time(h, m) for h, m in ((2, 0), (3, 30), (5, 30), (6, 0), (7, 15), (8, 45))]
 LAST_LATE = time(8, 30)  # late files land before the last tick of the night
 
 

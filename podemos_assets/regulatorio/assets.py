@@ -6,6 +6,7 @@ import dagster as dg
 
 from podemos_assets.config import GO_LIVE
 from podemos_assets.gobierno import schema_metadata
+from podemos_assets.gobierno.vocabulary import report_files
 from podemos_assets.regulatorio.errors import ReconciliationMismatch, ReportNotDue, SourceFileRejected, SourceMissing
 from podemos_assets.regulatorio.extracts import extract_key, ingest
 from podemos_assets.regulatorio.registry import CUTOFF, TZ_NAME, Source, at, load_sources
@@ -110,7 +111,7 @@ SOURCE_ASSETS = [build_source_asset(s) for s in load_sources().values()]
     "product with PAR buckets, payments received, disbursements, PLD alerts, complaints, ledger, treasury, ...), an "
     "XLSX workbook and manifest.json, delivered atomically as a new version to the outbox by 06:00 "
     "America/Mexico_City (partial at the 05:30 cut-off when a required source is missing).",
-    metadata={**schema_metadata(SeccionCartera), "podemos/outbox": "reporte_regulatorio/{fecha}/v{N}/"},
+    metadata={**schema_metadata(SeccionCartera), **report_files("outbox", "reporte_regulatorio/")},
     deps=[source_key(n) for n in load_sources()],
     check_specs=[dg.AssetCheckSpec(RECONCILIATION_CHECK, asset=REPORT_KEY, blocking=True,
                                    description="Every section equals its sources (read and declared) to the cent; "

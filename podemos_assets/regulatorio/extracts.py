@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from podemos_assets.gobierno.vocabulary import pii_columns
 from podemos_assets.regulatorio.errors import (
     ControlTotalsMismatch,
     SourceFileRejected,
@@ -92,7 +93,8 @@ def validate(table: pa.Table, model, file: str, row_offset: int) -> None:
         first = cases.iloc[0]
         index = first["index"]
         row = None if index is None or pd.isna(index) else int(index) + row_offset
-        raise SourceRowError(file, row, first["column"], f"value {first['failure_case']!r} fails {first['check']} "
+        value = "*** (PII, masked)" if first["column"] in pii_columns(model) else repr(first["failure_case"])
+        raise SourceRowError(file, row, first["column"], f"value {value} fails {first['check']} "
                              f"({len(cases)} failing value(s) in the file)", FIX) from None
 
 

@@ -108,8 +108,9 @@ def read_csv(data: bytes, source: Source, schema: pa.Schema, file: str) -> tuple
     except pa.ArrowInvalid as exc:
         for i, line in enumerate(body.split("\n")[1:], start=2):
             if line.count(",") != len(header) - 1:
-                raise SourceRowError(file, i, None, f"expected {len(header)} fields, got {line.count(',') + 1}: "
-                                     f"{line[:80]!r}", FIX) from None
+                # the row's text is not quoted: it may hold PII (names, CURP)
+                raise SourceRowError(file, i, None, f"expected {len(header)} fields, got {line.count(',') + 1}",
+                                     FIX) from None
         raise SourceRowError(file, None, None, f"unreadable CSV: {exc}", FIX) from None
     return typed({n: table[n].combine_chunks() for n in header}, schema, file, 2), control
 

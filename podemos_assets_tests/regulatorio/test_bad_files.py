@@ -144,3 +144,16 @@ def test_every_format_round_trips_its_declared_control_totals(resources):
         if source.format != "lake":
             assert extract.table.equals(table.cast(extract.table.schema)), name
         assert isinstance(extract.table.schema, pa.Schema)
+
+
+def test_refusal_messages_never_quote_pii(resources):
+    """A CURP that fails the schema is named by row and column, its value masked."""
+    sources = resources["sources"]
+    good = gen.source_bytes("clientes_kyc", FECHA, scale=0.05)
+    curp = "GOMA" + "1" * 13  # 17 characters: fails the length check
+    bad = _sqlite(good, f"UPDATE clientes SET curp = '{curp}' WHERE rowid = 4;")
+    gen.write_source(sources, "clientes_kyc", FECHA, bad, NOW)
+    with pytest.raises(SourceRowError) as info:
+        ingest(load_sources()["clientes_kyc"], FECHA, sources, resources["lake"])
+    assert info.value.row == 4 and info.value.column == "curp"
+    assert curp not in str(info.value) and "masked" in str(info.value)

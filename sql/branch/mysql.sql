@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS calendario_pagos (
     id         BIGINT        NOT NULL PRIMARY KEY,
     cuenta_id  BIGINT        NOT NULL,
     num_pago   INT           NOT NULL,
-    monto      DECIMAL(15,2) NOT NULL,
+    monto      DECIMAL(15,2),            -- nullable: a branch-app bug writes NULL, the ETL quarantines it
     fecha_pago DATE          NOT NULL,
     estatus    VARCHAR(10)   NOT NULL,  -- PENDIENTE, PAGADO, ATRASADO, PARCIAL
     updated_at DATETIME(0)   NOT NULL,

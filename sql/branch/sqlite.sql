@@ -47,7 +47,7 @@ CREATE TABLE IF NOT EXISTS calendario_pagos (
     id         INTEGER NOT NULL PRIMARY KEY,
     cuenta_id  INTEGER NOT NULL,
     num_pago   INTEGER NOT NULL,
-    monto      TEXT    NOT NULL,
+    monto      TEXT,
     fecha_pago TEXT    NOT NULL,
     estatus    TEXT    NOT NULL,
     updated_at TEXT    NOT NULL

@@ -1,0 +1,159 @@
+"""The branch extraction multi-asset: six tables per (fecha, sucursal) partition, to the raw lake.
+
+One run may cover many partitions (a box of days x branches). Each partition succeeds or fails on its
+own: the asset records a materialization per partition it wrote, and fails the run at the end naming
+the branches it could not reach, so Dagster marks exactly those partitions failed (per-branch
+isolation without one process per partition; numbers in docs/sucursales.md).
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from podemos_assets.gobierno import schema_metadata
+from podemos_assets.resources.branches import BranchesResource, BranchQueryError, BranchUnreachable
+from podemos_assets.resources.lake import LakeResource
+from podemos_assets.sucursales.extract import (
+    TABLAS, BranchDay, extract_path, read_branch_day, reconcile, validate,
+)
+from podemos_assets.sucursales.partitions import BRANCHES, PARTITIONS, split_key
+from podemos_assets.sucursales.schemas import MODELS
+
+DESCRIPTIONS = {
+    "grupos": "Lending groups changed that branch-local day",
+    "clientes": "Clients (PII) changed that branch-local day",
+    "miembros": "Group memberships changed that branch-local day",
+    "cuentas": "Group loan accounts changed that branch-local day",
+    "calendario_pagos": "Weekly instalments changed that branch-local day (PAR comes from these)",
+    "transacciones": "Payments and reversals changed that branch-local day",
+}
+KEYS = {t: dg.AssetKey(["sucursales", t]) for t in TABLAS}
+SPECS = [
+    dg.AssetSpec(
+        KEYS[t],
+        description=f"{DESCRIPTIONS[t]}: rows of the branch table `{t}` whose updated_at falls in the day "
+        f"[fecha 00:00, fecha+1 00:00) in the branch's zone, with lineage columns. Lake: "
+        f"{extract_path(t, datetime(2026, 1, 1).date(), 'suc_NNN').replace('2026-01-01', 'YYYY-MM-DD')}.",
+        group_name="sucursales",
+        partitions_def=PARTITIONS,
+        metadata=schema_metadata(MODELS[t]),
+        kinds={"mysql", "parquet"},
+        skippable=True,  # materializations are reported per partition (see module docstring)
+    )
+    for t in TABLAS
+]
+CHECKS = [
+    spec
+    for t in TABLAS
+    for spec in (
+        dg.AssetCheckSpec("esquema", asset=KEYS[t], blocking=True,
+                          description="Every written row passes the pandera model; failing rows are in quarantine"),
+        dg.AssetCheckSpec("conciliacion", asset=KEYS[t],
+                          description="COUNT and SUM(monto) re-queried from the branch equal extract + quarantine"),
+    )
+] + [dg.AssetCheckSpec("frescura", asset=KEYS["transacciones"],
+                       description="Each branch-day has payments (newest updated_at inside the day)")]
+
+
+def _read(branches: BranchesResource, key: str):
+    fecha, suc = split_key(key)
+    branch = BRANCHES[suc]
+    try:
+        reader = branches.reader(suc, branch.connection_url(branches.home_path))
+        return read_branch_day(reader, suc, branch.zona_horaria, fecha)
+    except (BranchUnreachable, BranchQueryError) as exc:
+        return exc
+
+
+def _write(lake: LakeResource, tabla: str, day: BranchDay, valid: pa.Table, quarantine: pa.Table) -> dict:
+    path = extract_path(tabla, day.fecha, day.sucursal)
+    uri = lake.write_parquet(path, valid)
+    qpath = extract_path(tabla, day.fecha, day.sucursal, root="cuarentena")
+    if quarantine.num_rows:
+        lake.write_parquet(qpath, quarantine)
+    else:
+        lake.delete(qpath)  # a re-run that finds the row fixed must not leave the old quarantine behind
+    ts = valid["updated_at"]
+    return {
+        "filas": dg.MetadataValue.int(valid.num_rows),
+        "filas_cuarentena": dg.MetadataValue.int(quarantine.num_rows),
+        "updated_at_min": str(pc.min(ts).as_py()) if valid.num_rows else "",
+        "updated_at_max": str(pc.max(ts).as_py()) if valid.num_rows else "",
+        "extraido_en": day.extracted_at.isoformat(timespec="seconds"),
+        "ruta": dg.MetadataValue.path(uri),
+    }
+
+
+@dg.multi_asset(
+    name="extraccion_sucursales",
+    specs=SPECS,
+    check_specs=CHECKS,
+    partitions_def=PARTITIONS,
+    pool="sucursales",
+    can_subset=False,
+    backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=200),
+)
+def extraccion_sucursales(context, lake: LakeResource, branches: BranchesResource):
+    """Extract every partition of the run; unreachable branches fail only their own partitions."""
+    keys = sorted(str(k) for k in context.partition_keys)
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=max(1, branches.parallel_branches)) as pool:
+        results = dict(zip(keys, pool.map(lambda k: _read(branches, k), keys)))
+    days = {k: r for k, r in results.items() if isinstance(r, BranchDay)}
+    failures = {k: r for k, r in results.items() if not isinstance(r, BranchDay)}
+    context.log.info(f"read {len(days)} of {len(keys)} branch-days in {time.perf_counter() - t0:.1f} s")
+
+    mismatches: dict[str, list[str]] = {t: [] for t in TABLAS}
+    quarantined: dict[str, int] = {t: 0 for t in TABLAS}
+    schema_ok: dict[str, bool] = {t: True for t in TABLAS}
+    stale: list[str] = []
+    for tabla in TABLAS:
+        if not days:
+            break
+        # One validation over the whole run (pandera costs ms per call), then split per partition.
+        valid, quarantine = validate(tabla, pa.concat_tables([d.tables[tabla] for d in days.values()]))
+        try:
+            MODELS[tabla].validate(valid.to_pandas(types_mapper=pd.ArrowDtype))
+        except Exception:
+            schema_ok[tabla] = False
+        quarantined[tabla] = quarantine.num_rows
+        for key, day in days.items():
+            v = valid.filter(pc.equal(valid["extraccion"], key))
+            q = quarantine.filter(pc.equal(quarantine["extraccion"], key))
+            metadata = _write(lake, tabla, day, v, q)
+            problem = reconcile(tabla, v, q, day.totals[tabla])
+            if problem:
+                mismatches[tabla].append(f"{key}: {problem}")
+            if tabla == "transacciones" and v.num_rows == 0:
+                stale.append(key)
+            context.log_event(dg.AssetMaterialization(KEYS[tabla], partition=key, metadata=metadata))
+
+    for tabla in TABLAS:
+        yield dg.AssetCheckResult(
+            asset_key=KEYS[tabla], check_name="esquema", passed=schema_ok[tabla],
+            metadata={"particiones": len(days), "filas_cuarentena": quarantined[tabla]},
+        )
+        yield dg.AssetCheckResult(
+            asset_key=KEYS[tabla], check_name="conciliacion", passed=not mismatches[tabla],
+            metadata={"particiones": len(days), "diferencias": dg.MetadataValue.md(
+                "\n".join(f"- {m}" for m in mismatches[tabla][:50]) or "none")},
+        )
+    yield dg.AssetCheckResult(
+        asset_key=KEYS["transacciones"], check_name="frescura", passed=not stale,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"sin_pagos": dg.MetadataValue.md("\n".join(f"- {k}" for k in stale[:50]) or "none")},
+    )
+    if failures:
+        lines = "\n".join(f"- {k}: {exc}" for k, exc in sorted(failures.items()))
+        raise dg.Failure(
+            description=f"{len(failures)} of {len(keys)} branch-day(s) not extracted (the others were written):\n{lines}",
+            metadata={"fallidas": dg.MetadataValue.json(sorted(failures))},
+            allow_retries=False,  # the catch-up sensor re-requests them when the branch answers again
+        )

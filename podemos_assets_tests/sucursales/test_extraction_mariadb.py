@@ -1,0 +1,268 @@
+"""Branch extraction against a real MariaDB: windows, types, faults, late rows, deletes, duplicates."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+import dagster as dg
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from podemos_assets.resources.branches import BranchUnreachable, MySQLBranchReader, day_window
+from podemos_assets.sucursales.assets import extraccion_sucursales
+from podemos_assets.sucursales.automation import catch_up_requests, missing_days, settling_probe
+from podemos_assets.sucursales.bajas import detect_deletes
+from podemos_assets.sucursales.extract import extract_path, read_branch_day, reconcile, validate
+from podemos_assets.sucursales.partitions import range_tags
+from podemos_assets_tests.sucursales.mariadb import free_port
+
+pytestmark = pytest.mark.mariadb
+DAY = date(2026, 11, 3)
+
+
+def insert_tx(mariadb, db, rows):
+    """rows: (id, updated_at, monto[, fecha]) into transacciones."""
+    con = mariadb.connect(db)
+    with con.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO transacciones (id, cuenta_id, cliente_id, fecha, monto, canal, updated_at) "
+            "VALUES (%s, 1, 1, %s, %s, 'VENTANILLA', %s)",
+            [(r[0], r[3] if len(r) > 3 else r[1], r[2], r[1]) for r in rows],
+        )
+    con.close()
+
+
+def ids(table: pa.Table) -> list[int]:
+    return sorted(table["id"].to_pylist())
+
+
+def run_box(lake, branches, first, last, b0, b1, instance=None):
+    return dg.materialize(
+        [extraccion_sucursales], instance=instance or dg.DagsterInstance.ephemeral(),
+        resources={"lake": lake, "branches": branches}, tags=range_tags(first, last, b0, b1), raise_on_error=False,
+    )
+
+
+def test_tied_timestamps_at_day_boundary_are_never_skipped(mariadb, branch_db, fast_branches):
+    db = branch_db()
+    insert_tx(mariadb, db, [(1, "2026-11-03 23:59:59", "10.00"), (2, "2026-11-03 23:59:59", "20.00"),
+                            (3, "2026-11-04 00:00:00", "30.00"), (4, "2026-11-03 00:00:00", "40.00")])
+    reader = fast_branches.reader("suc_001", mariadb.url(db))
+    first = reader.extract("transacciones", *day_window(DAY))
+    # a row with the same second arrives after the run: the day's re-run (settling) picks it up
+    insert_tx(mariadb, db, [(5, "2026-11-03 23:59:59", "50.00")])
+    rerun = reader.extract("transacciones", *day_window(DAY))
+    nxt = reader.extract("transacciones", *day_window(DAY + timedelta(days=1)))
+    assert ids(first) == [1, 2, 4]
+    assert ids(rerun) == [1, 2, 4, 5] and ids(nxt) == [3]
+    assert set(ids(rerun)).isdisjoint(ids(nxt))
+
+
+def test_datetime6_bounds_are_half_open_and_keep_microseconds(mariadb, branch_db, fast_branches):
+    db = branch_db(fractional=6)
+    insert_tx(mariadb, db, [(1, "2026-11-02 23:59:59.999999", "1.00"), (2, "2026-11-03 00:00:00.000000", "2.00"),
+                            (3, "2026-11-03 23:59:59.999999", "3.00"), (4, "2026-11-04 00:00:00.000000", "4.00")])
+    table = fast_branches.reader("suc_001", mariadb.url(db)).extract("transacciones", *day_window(DAY))
+    assert ids(table) == [2, 3]
+    assert table.schema.field("updated_at").type == pa.timestamp("us")
+    assert table["updated_at"].to_pylist()[1] == datetime(2026, 11, 3, 23, 59, 59, 999999)
+
+
+def test_money_stays_exact_decimal(mariadb, branch_db, fast_branches):
+    db = branch_db()
+    insert_tx(mariadb, db, [(1, "2026-11-03 10:00:00", "9999999999999.99"), (2, "2026-11-03 10:00:00", "-0.01")])
+    reader = fast_branches.reader("suc_001", mariadb.url(db))
+    table = reader.extract("transacciones", *day_window(DAY))
+    assert table.schema.field("monto").type == pa.decimal128(15, 2)
+    assert table["monto"].to_pylist() == [Decimal("9999999999999.99"), Decimal("-0.01")]
+    assert reader.totals("transacciones", *day_window(DAY)) == (2, Decimal("9999999999999.98"))
+
+
+def test_dst_fall_back_day_in_tijuana_gets_correct_utc(mariadb, branch_db, fast_branches):
+    db = branch_db()
+    day = date(2026, 11, 1)  # 02:00 PDT -> 01:00 PST: the hour 01:00-02:00 happens twice, the day has 25 h
+    insert_tx(mariadb, db, [(1, "2026-11-01 00:30:00", "1.00"), (2, "2026-11-01 01:30:00", "2.00"),
+                            (3, "2026-11-01 03:00:00", "3.00"), (4, "2026-11-01 23:59:59", "4.00"),
+                            (5, "2026-11-02 00:00:00", "5.00")])
+    reader = fast_branches.reader("suc_101", mariadb.url(db))
+    got = read_branch_day(reader, "suc_101", "America/Tijuana", day).tables["transacciones"]
+    utc = dict(zip(got["id"].to_pylist(), got["updated_at_utc"].to_pylist()))
+    assert sorted(utc) == [1, 2, 3, 4]
+    assert utc[1].isoformat() == "2026-11-01T07:30:00+00:00"  # PDT, UTC-7
+    assert utc[2].isoformat() == "2026-11-01T08:30:00+00:00"  # ambiguous: first occurrence (PDT)
+    assert utc[3].isoformat() == "2026-11-01T11:00:00+00:00"  # PST, UTC-8
+    assert got["extraccion"].unique().to_pylist() == ["2026-11-01|suc_101"]
+
+
+def test_malformed_rows_go_to_quarantine_with_reason_and_the_rest_materializes(mariadb, branch_db, fast_branches):
+    db = branch_db()
+    con = mariadb.connect(db)
+    with con.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO calendario_pagos VALUES (%s, 1, %s, %s, '2026-11-10', %s, '2026-11-03 09:00:00')",
+            [(1, 1, "500.00", "PAGADO"), (2, 2, None, "PENDIENTE"), (3, 3, "-500.00", "PENDIENTE"), (4, 4, "500.00", "EXTRAVIADO")],
+        )
+    con.close()
+    reader = fast_branches.reader("suc_001", mariadb.url(db))
+    day = read_branch_day(reader, "suc_001", "America/Mexico_City", DAY)
+    valid, quarantine = validate("calendario_pagos", day.tables["calendario_pagos"])
+    assert ids(valid) == [1] and ids(quarantine) == [2, 3, 4]
+    motivos = dict(zip(quarantine["id"].to_pylist(), quarantine["motivo"].to_pylist()))
+    assert "monto" in motivos[2] and "not_nullable" in motivos[2]
+    assert "monto" in motivos[3] and "greater_than" in motivos[3]
+    assert "estatus" in motivos[4] and "EXTRAVIADO" in motivos[4]
+    assert reconcile("calendario_pagos", valid, quarantine, day.totals["calendario_pagos"]) is None
+
+
+def test_connection_cut_mid_stream_is_retried_without_loss_or_duplicates(mariadb, branch_db, fast_branches, proxy):
+    db = branch_db()
+    insert_tx(mariadb, db, [(i, f"2026-11-03 {i % 24:02d}:{i % 60:02d}:00", f"{i}.25") for i in range(1, 5001)])
+    proxy.cut_after = 60_000  # the first connection dies in the middle of the result set
+    table = fast_branches.reader("suc_001", mariadb.url(db, port=proxy.port)).extract("transacciones", *day_window(DAY))
+    assert proxy.cuts >= 1
+    assert ids(table) == list(range(1, 5001))
+    assert pc.sum(table["monto"]).as_py() == sum(Decimal(f"{i}.25") for i in range(1, 5001))
+
+
+def test_unreachable_branch_error_names_branch_host_and_cause_but_not_the_password(fast_branches):
+    port = free_port()  # nothing listens there
+    reader = fast_branches.reader("suc_042", f"mysql://etl:S3cr3t-pw@127.0.0.1:{port}/suc_042")
+    with pytest.raises(BranchUnreachable) as err:
+        reader.extract("transacciones", *day_window(DAY))
+    text = str(err.value)
+    assert "suc_042" in text and f"127.0.0.1:{port}" in text and "after 3 attempt(s)" in text
+    assert "S3cr3t-pw" not in text and "podemos backfill --sucursal suc_042" in text
+
+
+def test_server_stopped_mid_extraction_writes_nothing_then_rerun_is_complete(
+        mariadb, branch_db, fast_branches, lake, point_branch):
+    db = branch_db()
+    insert_tx(mariadb, db, [(i, "2026-11-03 12:00:00", "5.00") for i in range(1, 101)])
+    point_branch("suc_001", mariadb.url(db))
+    calls = {"n": 0}
+    original = MySQLBranchReader.extract
+
+    def stop_after_first_table(self, *args):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            mariadb.stop()
+        return original(self, *args)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(MySQLBranchReader, "extract", stop_after_first_table)
+        result = run_box(lake, fast_branches, DAY, DAY, "suc_001", "suc_001")
+    mariadb.start()
+    assert not result.success
+    message = result.failure_data_for_node("extraccion_sucursales").error.message
+    assert "suc_001 is unreachable at 127.0.0.1" in message
+    assert not lake.exists(extract_path("grupos", DAY, "suc_001"))  # nothing half-written
+    assert run_box(lake, fast_branches, DAY, DAY, "suc_001", "suc_001").success
+    assert ids(lake.read_parquet(extract_path("transacciones", DAY, "suc_001"))) == list(range(1, 101))
+
+
+def test_offline_branch_for_three_days_then_catch_up_fills_every_day(
+        mariadb, branch_db, fast_branches, lake, point_branch):
+    up, flaky = branch_db(), branch_db()
+    days = [DAY + timedelta(days=n) for n in range(4)]
+    for db in (up, flaky):
+        insert_tx(mariadb, db, [(n + 1, f"{d} 10:00:00", "100.00") for n, d in enumerate(days)])
+    point_branch("suc_001", mariadb.url(up))
+    point_branch("suc_002", mariadb.url(flaky, port=free_port()))  # the link is down: nothing answers there
+    instance = dg.DagsterInstance.ephemeral()
+    for d in days[:3]:
+        result = run_box(lake, fast_branches, d, d, "suc_001", "suc_002", instance)
+        assert not result.success  # visible failure, but only suc_002's partition
+        assert "suc_002 is unreachable" in result.failure_data_for_node("extraccion_sucursales").error.message
+        assert lake.exists(extract_path("transacciones", d, "suc_001"))
+    assert missing_days(instance, ["suc_001", "suc_002"], days[0], days[2]) == {"suc_002": days[:3]}
+    requests, down = catch_up_requests(instance, fast_branches, ["suc_001", "suc_002"], days[0], days[2])
+    assert requests == [] and down == ["suc_002"]
+    point_branch("suc_002", mariadb.url(flaky))  # the link is back
+    requests, down = catch_up_requests(instance, fast_branches, ["suc_001", "suc_002"], days[0], days[2])
+    assert down == [] and len(requests) == 1
+    assert requests[0].tags["dagster/asset_partition_range_start"] == f"{days[0]}|suc_002"
+    assert requests[0].tags["dagster/asset_partition_range_end"] == f"{days[2]}|suc_002"
+    assert run_box(lake, fast_branches, days[0], days[2], "suc_002", "suc_002", instance).success
+    assert missing_days(instance, ["suc_001", "suc_002"], days[0], days[2]) == {}
+    got = sorted(i for d in days[:3] for i in lake.read_parquet(extract_path("transacciones", d, "suc_002"))["id"].to_pylist())
+    assert got == [1, 2, 3]
+
+
+def test_late_commit_with_older_updated_at_is_caught_by_settling(mariadb, branch_db, fast_branches, lake, point_branch):
+    db = branch_db()
+    insert_tx(mariadb, db, [(1, "2026-11-03 09:00:00", "10.00")])
+    point_branch("suc_001", mariadb.url(db))
+    assert run_box(lake, fast_branches, DAY, DAY, "suc_001", "suc_001").success
+    insert_tx(mariadb, db, [(2, "2026-11-03 18:00:00", "99.90")])  # committed after the run, stamped earlier
+    assert settling_probe(lake, fast_branches, ["suc_001"], [DAY]) == [(DAY, "suc_001")]
+    assert run_box(lake, fast_branches, DAY, DAY, "suc_001", "suc_001").success
+    assert ids(lake.read_parquet(extract_path("transacciones", DAY, "suc_001"))) == [1, 2]
+    assert settling_probe(lake, fast_branches, ["suc_001"], [DAY]) == []
+
+
+def test_same_rows_delivered_twice_give_identical_files_and_one_row_per_key(
+        mariadb, branch_db, fast_branches, lake, point_branch):
+    db = branch_db()
+    insert_tx(mariadb, db, [(1, "2026-11-03 09:00:00", "10.00"), (2, "2026-11-03 09:00:00", "20.00")])
+    point_branch("suc_001", mariadb.url(db))
+    assert run_box(lake, fast_branches, DAY, DAY, "suc_001", "suc_001").success
+    path = extract_path("transacciones", DAY, "suc_001")
+    first = lake.read_bytes(path)
+    assert run_box(lake, fast_branches, DAY, DAY, "suc_001", "suc_001").success
+    assert lake.read_bytes(path) == first  # idempotent: same bytes
+    # the correspondent re-sends payment 1 the next day: it lands in a second extract, same key
+    con = mariadb.connect(db)
+    with con.cursor() as cur:
+        cur.execute("UPDATE transacciones SET updated_at = '2026-11-04 07:00:00' WHERE id = 1")
+    con.close()
+    nxt = DAY + timedelta(days=1)
+    assert run_box(lake, fast_branches, nxt, nxt, "suc_001", "suc_001").success
+    both = pa.concat_tables([lake.read_parquet(path), lake.read_parquet(extract_path("transacciones", nxt, "suc_001"))])
+    assert sorted(both["id"].to_pylist()) == [1, 1, 2]  # the raw lake keeps every delivery for audit
+    latest = both.group_by("id").aggregate([("updated_at", "max")])
+    assert latest.num_rows == 2  # one version per key for the warehouse (latest updated_at wins)
+
+
+def test_hard_delete_becomes_a_tombstone(mariadb, branch_db, fast_branches, lake, point_branch):
+    db = branch_db()
+    insert_tx(mariadb, db, [(1, "2026-11-03 09:00:00", "10.00"), (2, "2026-11-03 09:00:00", "20.00")])
+    point_branch("suc_001", mariadb.url(db))
+    assert run_box(lake, fast_branches, DAY, DAY, "suc_001", "suc_001").success
+    con = mariadb.connect(db)
+    with con.cursor() as cur:
+        cur.execute("DELETE FROM transacciones WHERE id = 2")
+    con.close()
+    reader = fast_branches.reader("suc_001", mariadb.url(db))
+    tomb = detect_deletes(lake, reader, "transacciones", "suc_001", DAY + timedelta(days=2))
+    assert tomb.to_pylist() == [{"tabla": "transacciones", "id": 2, "sucursal": "suc_001", "fecha": DAY + timedelta(days=2)}]
+
+
+@pytest.fixture(scope="module")
+def day_of_ties(mariadb):
+    """A day with many rows sharing seconds, microseconds at the edges, and rows just outside."""
+    mariadb.create_branch("suc_prop", fractional=6)
+    stamps = ["2026-11-02 23:59:59.999999", "2026-11-04 00:00:00"] + [
+        f"2026-11-03 {h:02d}:{m:02d}:{s:02d}{frac}" for h in (0, 6, 12, 23) for m in (0, 30, 59) for s in (0, 59)
+        for frac in ("", ".000001", ".5")]
+    con = mariadb.connect("suc_prop")
+    with con.cursor() as cur:
+        cur.executemany("INSERT INTO transacciones VALUES (%s, 1, 1, %s, '1.00', 'SPEI', %s)",
+                        [(i, ts, ts) for i, ts in enumerate(stamps + stamps[2:], start=1)])  # every stamp twice
+    con.close()
+    return mariadb.url("suc_prop")
+
+
+@hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cuts=st.lists(st.integers(min_value=1, max_value=86_400 * 1_000_000 - 1), max_size=6, unique=True))
+def test_any_split_of_a_day_into_runs_yields_exactly_the_rows_of_the_day(day_of_ties, fast_branches, cuts):
+    reader = fast_branches.reader("suc_001", day_of_ties)
+    start, end = day_window(DAY)
+    bounds = [start] + [start + timedelta(microseconds=c) for c in sorted(cuts)] + [end]
+    pieces = [reader.extract("transacciones", a, b) for a, b in zip(bounds, bounds[1:])]
+    whole = reader.extract("transacciones", start, end)
+    got = [i for p in pieces for i in p["id"].to_pylist()]
+    assert sorted(got) == ids(whole)  # nothing lost, nothing twice
+    assert len(got) == len(set(got)) == whole.num_rows == 2 * (whole.num_rows // 2)

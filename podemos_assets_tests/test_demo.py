@@ -38,6 +38,7 @@ def materializable_keys() -> list[dg.AssetKey]:
 def test_demo_summary_counts_what_the_instance_holds(tiny_demo):
     from podemos_assets.definitions import defs
 
+    tiny_demo.require_demo()
     match = SUMMARY.search(tiny_demo.demo_output)
     assert match, f"`podemos demo` printed no 'assets materialized: N of M' line:\n{tiny_demo.demo_output}"
     said, total = int(match[1]), int(match[2])
@@ -49,6 +50,7 @@ def test_demo_summary_counts_what_the_instance_holds(tiny_demo):
 
 
 def test_demo_materializes_every_asset(tiny_demo):
+    tiny_demo.require_demo()
     keys = materializable_keys()
     with dg.DagsterInstance.from_config(str(tiny_demo.dagster_home)) as instance:
         never = [k.to_user_string() for k in keys if instance.get_latest_materialization_event(k) is None]

@@ -90,7 +90,7 @@ def catalog_rows(page, base_url: str) -> dict[str, dict]:
 
 def open_global_lineage(page, base_url: str, groups: list[str]) -> set[str]:
     """Open the global asset graph with every group expanded and the whole graph in view; return which
-    of `groups` the graph shows."""
+    of `groups` the graph shows. Leaves the page framed for the README's screenshot."""
     page.goto(f"{base_url}/asset-groups", wait_until="domcontentloaded")
     graph = page.locator(GRAPH_CONTAINER)
     graph.get_by_text(groups[0], exact=True).first.wait_for()  # the graph has been laid out
@@ -101,31 +101,70 @@ def open_global_lineage(page, base_url: str, groups: list[str]) -> set[str]:
         page.keyboard.press("Alt+e")  # Dagster's shortcut for "Expand all groups"
         page.wait_for_url("**expanded=**")
     page.wait_for_timeout(1000)  # the layout of the expanded graph runs in a web worker
-    fit_graph(page)
+    zoom_until_fits(page)
+    pan_content_to(page, centre=True)
+    shown = {g for g in groups if graph.get_by_text(g, exact=True).count()}
+    if graph_scale(page) < LEGIBLE_SCALE:
+        # The whole graph is too big to read at this size: show its upstream start, legibly.
+        zoom_button(page, "zoom_in", until=lambda: graph_scale(page) >= LEGIBLE_SCALE)
+        pan_content_to(page, centre=False)
     page.wait_for_timeout(1500)  # each node fetches its materialization status once it is in view
-    return {g for g in groups if graph.get_by_text(g, exact=True).count()}
+    return shown
 
 
-def fit_graph(page) -> None:
-    """Zoom out until the whole graph fits its pane, then drag it to the centre, as a user would."""
+# Below this zoom Dagster draws group outlines only, and asset names get hard to read.
+LEGIBLE_SCALE = 0.3
+
+
+def graph_scale(page) -> float:
+    """The graph's current zoom, from the transform Dagster puts on the layer holding the svg."""
+    style = page.locator(f"{GRAPH_CONTAINER} >> xpath=..").get_attribute("style") or ""
+    return float(style.split("matrix(", 1)[1].split(",", 1)[0]) if "matrix(" in style else 1.0
+
+
+def zoom_button(page, icon: str, until, clicks: int = 30) -> None:
+    """Click Dagster's zoom_in / zoom_out button until `until()` holds (or `clicks` run out)."""
+    button = page.locator(f"button:has([aria-label={icon}])")
+    for _ in range(clicks):
+        if until():
+            return
+        button.click()
+        page.wait_for_timeout(200)
+
+
+def zoom_until_fits(page) -> None:
     content = page.locator(GRAPH_CONTAINER)  # the graph's svg, sized by the current zoom
     pane = page.locator(f"{GRAPH_CONTAINER} >> xpath=../..")  # the viewport that pans and zooms it
-    zoom_out = page.locator("button:has([aria-label=zoom_out])")
-    for _ in range(20):
+
+    def fits() -> bool:
         box, view = content.bounding_box(), pane.bounding_box()
-        if box["width"] <= view["width"] * 0.96 and box["height"] <= view["height"] * 0.96:
-            break
-        zoom_out.click()
-        page.wait_for_timeout(250)
-    box, view = content.bounding_box(), pane.bounding_box()
-    dx = (view["x"] + view["width"] / 2) - (box["x"] + box["width"] / 2)
-    dy = (view["y"] + view["height"] / 2) - (box["y"] + box["height"] / 2)
-    x0, y0 = background_point(page, view)
-    page.mouse.move(x0, y0)
-    page.mouse.down()
-    page.mouse.move(x0 + dx, y0 + dy, steps=10)
-    page.mouse.up()
-    page.wait_for_timeout(500)
+        return box["width"] <= view["width"] * 0.96 and box["height"] <= view["height"] * 0.9
+
+    zoom_button(page, "zoom_out", until=fits)
+
+
+def pan_content_to(page, centre: bool) -> None:
+    """Drag the graph's background, as a user would, until the graph sits in the centre of the pane
+    (or with its top-left corner just under the toolbar); long moves go in several drags."""
+    content = page.locator(GRAPH_CONTAINER)
+    pane = page.locator(f"{GRAPH_CONTAINER} >> xpath=../..")
+    for _ in range(12):
+        box, view = content.bounding_box(), pane.bounding_box()
+        if centre:
+            dx = (view["x"] + view["width"] / 2) - (box["x"] + box["width"] / 2)
+            dy = (view["y"] + view["height"] / 2) - (box["y"] + box["height"] / 2)
+        else:
+            dx, dy = view["x"] + 24 - box["x"], view["y"] + 64 - box["y"]
+        if abs(dx) < 3 and abs(dy) < 3:
+            return
+        dx = max(-view["width"] * 0.4, min(view["width"] * 0.4, dx))
+        dy = max(-view["height"] * 0.4, min(view["height"] * 0.4, dy))
+        x0, y0 = background_point(page, view, dx, dy)
+        page.mouse.move(x0, y0)
+        page.mouse.down()
+        page.mouse.move(x0 + dx, y0 + dy, steps=8)
+        page.mouse.up()
+        page.wait_for_timeout(300)
 
 
 # True when the point shows the graph's bare background (not a node, an edge, or a toolbar over it).
@@ -136,11 +175,12 @@ IS_BACKGROUND = """([x, y]) => {
 }"""
 
 
-def background_point(page, view: dict) -> tuple[float, float]:
-    """A point of the pane where a drag grabs the background and pans the graph."""
+def background_point(page, view: dict, dx: float, dy: float) -> tuple[float, float]:
+    """A point of the pane where a drag by (dx, dy) grabs the background and stays inside the pane."""
     for fy in (0.5, 0.3, 0.7, 0.15, 0.85):
-        for fx in (0.01, 0.5, 0.3, 0.7):
-            point = (view["x"] + view["width"] * fx, view["y"] + view["height"] * fy)
-            if page.evaluate(IS_BACKGROUND, point):
-                return point
+        for fx in (0.5, 0.3, 0.7, 0.1, 0.9):
+            x, y = view["x"] + view["width"] * fx, view["y"] + view["height"] * fy
+            inside = view["x"] < x + dx < view["x"] + view["width"] and view["y"] < y + dy < view["y"] + view["height"]
+            if inside and page.evaluate(IS_BACKGROUND, [x, y]):
+                return x, y
     raise AssertionError("no free background in the asset graph pane to drag it by")

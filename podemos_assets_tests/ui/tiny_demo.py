@@ -29,6 +29,12 @@ class TinyDemo:
     env: dict[str, str]
     generated: dict[str, str]  # relative path -> sha256 of every file `podemos generate` wrote
     demo_output: str
+    demo_error: str | None  # why `podemos demo` failed, if it did
+
+    def require_demo(self) -> None:
+        """Fail the calling test (not only the first one) when the shared demo run failed."""
+        if self.demo_error:
+            raise AssertionError(self.demo_error)
 
 
 def isolated_env(home: Path) -> dict[str, str]:
@@ -66,17 +72,32 @@ def demo_data_hashes(home: Path) -> dict[str, str]:
     return hashes
 
 
-_session: dict[str, TinyDemo] = {}
+_session: dict[str, TinyDemo | BaseException] = {}
 
 
 def tiny_demo_once(tmp_path_factory) -> TinyDemo:
-    """Run the tiny demo the first time it is asked for in this session; later callers share it."""
+    """Run the tiny demo the first time it is asked for in this session; later callers share the
+    result, failure included (a failed setup is not re-run for every test)."""
     if "demo" not in _session:
-        home = tmp_path_factory.mktemp("tiny_demo") / "podemos"
-        env = isolated_env(home)
-        podemos(env, "instance-setup", timeout=120)
-        podemos(env, "generate", *TINY_GENERATE, timeout=300)
-        generated = demo_data_hashes(home)
+        try:
+            _session["demo"] = _run_tiny_demo(tmp_path_factory.mktemp("tiny_demo") / "podemos")
+        except BaseException as exc:
+            _session["demo"] = exc
+            raise
+    result = _session["demo"]
+    if isinstance(result, BaseException):
+        raise AssertionError(f"the tiny demo's setup failed earlier in this session: {result}")
+    return result
+
+
+def _run_tiny_demo(home: Path) -> TinyDemo:
+    env = isolated_env(home)
+    podemos(env, "instance-setup", timeout=120)
+    podemos(env, "generate", *TINY_GENERATE, timeout=300)
+    generated = demo_data_hashes(home)
+    output, error = "", None
+    try:
         output = podemos(env, "demo", timeout=600)
-        _session["demo"] = TinyDemo(home, home / "dagster_home", env, generated, output)
-    return _session["demo"]
+    except AssertionError as exc:
+        error = str(exc)
+    return TinyDemo(home, home / "dagster_home", env, generated, output, error)

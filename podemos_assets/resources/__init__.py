@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from podemos_assets.config import Settings
 from podemos_assets.resources.alerts import AlertsResource
+from podemos_assets.resources.branches import BranchesResource
 from podemos_assets.resources.clock import ClockResource
 from podemos_assets.resources.lake import LakeResource
 from podemos_assets.resources.warehouse import WAREHOUSE_POOL, WarehouseResource
@@ -23,6 +24,7 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "outbox": LakeResource(url=settings.outbox_url),
         "warehouse": WarehouseResource(url=settings.warehouse_url),
         "alerts": AlertsResource(url=settings.alerts_url),
+        "branches": BranchesResource(home=str(settings.home)),
         "dbt": __import__("podemos_assets.resources.dbt", fromlist=["dbt_resource"]).dbt_resource(settings),
         "clock": ClockResource(),  # regulatorio: deadlines ask it for "now" (pinned in tests/demo)
     }

@@ -20,6 +20,8 @@ from podemos_assets_tests.ui.tiny_demo import (
     tiny_demo_once,
 )
 
+pytestmark = pytest.mark.slow  # three `podemos` runs in subprocesses
+
 SUMMARY = re.compile(r"assets materialized:\s*(\d+) of (\d+)")
 
 

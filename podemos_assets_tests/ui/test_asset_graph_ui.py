@@ -25,6 +25,7 @@ def shown(key: dg.AssetKey) -> str:
 
 
 @pytest.mark.ui
+@pytest.mark.slow
 def test_asset_graph_and_catalog_show_every_group_and_asset(webserver_url, tiny_demo):
     from podemos_assets.definitions import defs
 

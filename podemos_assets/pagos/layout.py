@@ -21,7 +21,7 @@ MAX_GROUPS_PER_LOOKUP = 8.0  # row groups a point lookup reads on average (clien
 
 COMPACT_ORDER = {"pagos_historicos": "fecha_pago, id_cliente", "pagos_por_cliente": "id_cliente, fecha_pago"}
 FIX = ("re-sort the table: materialize pagos/pagos_historicos with run config "
-       "`ops: {pagos_merge: {config: {compactar: true}}}`, or run podemos_assets.pagos.layout.compact(con, '{table}')")
+       "`ops: {{pagos_merge: {{config: {{compactar: true}}}}}}`, or run podemos_assets.pagos.layout.compact(con, '{table}')")
 
 
 @dataclass(frozen=True)

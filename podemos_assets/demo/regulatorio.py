@@ -120,9 +120,10 @@ def render(source: Source, table: pa.Table, fecha: str) -> bytes:
     control = control_of(source, table)
     if source.format == "csv":
         out = io.BytesIO()
-        pacsv.write_csv(table, out, pacsv.WriteOptions(quoting_style="none" if _plain(table) else "needed"))
+        out.write((",".join(table.column_names) + "\n").encode())  # senders do not quote their header
+        pacsv.write_csv(table, out, pacsv.WriteOptions(include_header=False, quoting_style="none"))  # no commas in text
         trailer = ",".join([CONTROL_PREFIX, f"filas={control['filas']}"] + [f"{c}={v:.2f}" for c, v in control["sumas"].items()])
-        return (out.getvalue().decode("utf-8").replace('"', "") + trailer + "\n").encode(source.encoding)
+        return (out.getvalue().decode("utf-8") + trailer + "\n").encode(source.encoding)
     if source.format == "fixed":
         parts = []
         for name, (start, width) in source.layout.items():
@@ -147,10 +148,6 @@ def render(source: Source, table: pa.Table, fecha: str) -> bytes:
     if source.format == "db":
         return _sqlite(source, table, control)
     raise ValueError(source.format)
-
-
-def _plain(table: pa.Table) -> bool:
-    return True  # generated text never holds commas or quotes
 
 
 def _xlsx(table: pa.Table, control: dict) -> bytes:

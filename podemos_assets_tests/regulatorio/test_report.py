@@ -16,7 +16,7 @@ from podemos_assets.regulatorio.deadline import decide
 from podemos_assets.regulatorio.errors import ReconciliationMismatch
 from podemos_assets.regulatorio.extracts import extract_key, ingest
 from podemos_assets.regulatorio.registry import CUTOFF, TZ, at, load_sources
-from podemos_assets.regulatorio.report import OUTBOX_PREFIX, XLSX_NAME, deliver, read_manifest, versions
+from podemos_assets.regulatorio.report import OUTBOX_PREFIX, XLSX_NAME, deliver, versions
 from podemos_assets.resources import LakeResource
 
 FECHA = "2026-10-12"

@@ -1,0 +1,212 @@
+"""Benchmark: the four critical payment reports on a degraded layout vs ours, plus build and daily-merge cost.
+
+    .venv/bin/python benchmarks/payments_layout.py --rows 100000000
+
+Generates N payments (~N/50 clients, 200 branches, 5 years with growth, skewed clients) in DuckDB; builds
+the degraded layout (random order, dates and amounts as text, long branch names) and ours (sorted by
+(fecha_pago, id_cliente), client-ordered projection, daily rollup); times each report (median of 5
+after a warm-up, one process) and prints degraded / ours and ours / floor (the floor: the cheapest scan
+of exactly the rows and columns the report needs on our table). Then merges one more day of 1.5M rows
+with the production merge (podemos_assets.pagos.merge, rollup and projection included).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from podemos_assets.pagos.extracts import BAJAS_SCHEMA, INPUT_SCHEMAS  # noqa: E402
+from podemos_assets.pagos.layout import overlap_share, row_groups  # noqa: E402
+from podemos_assets.pagos.merge import ensure_tables, merge_day  # noqa: E402
+
+DAYS = 1826  # five years up to the last day
+LAST = "2026-11-27"
+
+GENERATE = """
+CREATE OR REPLACE TABLE gen AS
+WITH r AS (
+    SELECT i, hash(i) AS h1, hash(i + 7777777777) AS h2, hash(i + 3333333333) AS h3 FROM range({rows}) t(i)
+)
+SELECT
+    i + 1 AS src_id,
+    -- growth: the density of payments rises linearly over the five years
+    DATE '{last}' - CAST({days} - 1 - floor({days} * sqrt((h1 % 1000003) / 1000003.0)) AS INTEGER) AS fecha_pago,
+    -- skew: a power law over clients (a few clients pay much more often)
+    CAST(floor({clients} * pow((h2 % 1000003) / 1000003.0, 1.6)) AS BIGINT) AS cliente,
+    CAST(((h3 % 195000) + 5000) / 100.0 AS DECIMAL(18, 2)) * CASE WHEN h3 % 31 = 0 THEN -1 ELSE 1 END AS monto,
+    CAST(h1 % 86400 AS BIGINT) AS segundo, CAST(h3 % 4 AS BIGINT) AS canal
+FROM r
+"""
+
+OURS = """
+CREATE OR REPLACE TEMP MACRO gid(x, b) AS x * 1000 + b;
+INSERT INTO pagos_historicos
+SELECT gid(src_id, cliente % 200 + 1), gid(cliente // 3, cliente % 200 + 1), gid(cliente, cliente % 200 + 1), monto,
+       fecha_pago, printf('suc_%03d', cliente % 200 + 1), CASE WHEN monto < 0 THEN 'REVERSO' ELSE 'APLICADO' END,
+       '{{"canal":"' || ['ventanilla','corresponsal','app','spei'][canal + 1] || '"}}',
+       CAST(fecha_pago AS TIMESTAMP) + to_seconds(segundo + 21600), src_id,
+       CAST(fecha_pago AS TIMESTAMP) + to_seconds(segundo), CAST(fecha_pago AS TIMESTAMP) + to_seconds(segundo + 21600),
+       strftime(fecha_pago, '%Y-%m-%d') || '|' || printf('suc_%03d', cliente % 200 + 1)
+FROM gen ORDER BY fecha_pago, gid(cliente, cliente % 200 + 1);
+INSERT INTO pagos_por_cliente
+SELECT id_cliente, fecha_pago, id_pago, id_prestamo, monto, status_pago, sucursal FROM pagos_historicos
+ORDER BY id_cliente, fecha_pago;
+INSERT INTO pagos_diario_sucursal
+SELECT fecha_pago, sucursal, status_pago, count(*), CAST(sum(monto) AS DECIMAL(18,2)) FROM pagos_historicos
+GROUP BY ALL ORDER BY ALL;
+INSERT INTO clientes
+SELECT DISTINCT ON (id_cliente) id_cliente, sucursal, id_cliente // 1000, TIMESTAMP '2021-01-01', TIMESTAMPTZ '2021-01-01',
+       '2021-01-01|' || sucursal FROM pagos_historicos;
+INSERT INTO cuentas
+SELECT DISTINCT ON (id_prestamo) id_prestamo, 1, 5000, 1000, 'ACTIVA', DATE '2021-01-01', sucursal, id_prestamo // 1000,
+       TIMESTAMP '2021-01-01', TIMESTAMPTZ '2021-01-01', '2021-01-01|' || sucursal FROM pagos_historicos;
+"""
+
+DEGRADED = """
+CREATE OR REPLACE TABLE degradado AS
+SELECT src_id * 1000 + cliente % 200 + 1 AS id_pago, (cliente // 3) * 1000 + cliente % 200 + 1 AS id_prestamo,
+       cliente * 1000 + cliente % 200 + 1 AS id_cliente, CAST(monto AS VARCHAR) AS monto,
+       strftime(fecha_pago, '%Y-%m-%d') AS fecha_pago,
+       'Sucursal ' || printf('%03d', cliente % 200 + 1) || ' - Crédito Grupal Región Sureste, Dirección Comercial' AS sucursal,
+       CASE WHEN monto < 0 THEN 'PAGO REVERSADO POR LA SUCURSAL' ELSE 'PAGO APLICADO A LA CUENTA' END AS status_pago,
+       '{{"canal":"' || ['ventanilla','corresponsal','app','spei'][canal + 1] || '"}}' AS otros_datos
+FROM gen ORDER BY hash(src_id * 17)
+"""
+
+
+def reports(client: int) -> dict[str, dict[str, str]]:
+    """Each report as: degraded, ours (what the dbt model reads), floor."""
+    month, year = "2026-10-28", "2025-11-28"
+    return {
+        "cobranza 1 mes": {
+            "degradado": f"SELECT fecha_pago, sucursal, sum(CAST(monto AS DECIMAL(18,2))) FROM degradado "
+                         f"WHERE fecha_pago >= '{month}' AND fecha_pago <= '{LAST}' GROUP BY ALL",
+            "nuestro": f"SELECT fecha_pago, sucursal, sum(monto) FROM pagos_diario_sucursal "
+                       f"WHERE fecha_pago >= DATE '{month}' GROUP BY ALL",
+            "nuestro_tabla": f"SELECT fecha_pago, sucursal, sum(monto) FROM pagos_historicos "
+                             f"WHERE fecha_pago >= DATE '{month}' GROUP BY ALL",
+            "piso": f"SELECT count(*), sum(monto), max(sucursal) FROM pagos_historicos WHERE fecha_pago >= DATE '{month}'",
+        },
+        "resumen 12 meses": {
+            "degradado": f"SELECT substr(fecha_pago, 1, 7), sucursal, status_pago, count(*), "
+                         f"sum(CAST(monto AS DECIMAL(18,2))) FROM degradado WHERE fecha_pago >= '{year}' GROUP BY ALL",
+            "nuestro": f"SELECT date_trunc('month', fecha_pago), sucursal, status_pago, sum(pagos), sum(monto) "
+                       f"FROM pagos_diario_sucursal WHERE fecha_pago >= DATE '{year}' GROUP BY ALL",
+            "nuestro_tabla": f"SELECT date_trunc('month', fecha_pago), sucursal, status_pago, count(*), sum(monto) "
+                             f"FROM pagos_historicos WHERE fecha_pago >= DATE '{year}' GROUP BY ALL",
+            "piso": f"SELECT count(*), sum(monto), max(sucursal), max(status_pago) FROM pagos_historicos "
+                    f"WHERE fecha_pago >= DATE '{year}'",
+        },
+        "resumen historia completa": {
+            "degradado": "SELECT substr(fecha_pago, 1, 7), sucursal, status_pago, count(*), "
+                         "sum(CAST(monto AS DECIMAL(18,2))) FROM degradado GROUP BY ALL",
+            "nuestro": "SELECT date_trunc('month', fecha_pago), sucursal, status_pago, sum(pagos), sum(monto) "
+                       "FROM pagos_diario_sucursal GROUP BY ALL",
+            "nuestro_tabla": "SELECT date_trunc('month', fecha_pago), sucursal, status_pago, count(*), sum(monto) "
+                             "FROM pagos_historicos GROUP BY ALL",
+            "piso": "SELECT count(*), sum(monto), max(sucursal), max(status_pago), max(fecha_pago) FROM pagos_historicos",
+        },
+        "historial de un cliente": {
+            "degradado": f"SELECT fecha_pago, id_pago, monto, status_pago FROM degradado WHERE id_cliente = {client} "
+                         "ORDER BY fecha_pago",
+            "nuestro": f"SELECT fecha_pago, id_pago, monto, status_pago FROM pagos_por_cliente "
+                       f"WHERE id_cliente = {client} ORDER BY fecha_pago",
+            "nuestro_tabla": f"SELECT fecha_pago, id_pago, monto, status_pago FROM pagos_historicos "
+                             f"WHERE id_cliente = {client} ORDER BY fecha_pago",
+            "piso": f"SELECT count(*), sum(monto), max(fecha_pago), max(id_pago), max(status_pago) FROM pagos_por_cliente "
+                    f"WHERE id_cliente = {client}",
+        },
+    }
+
+
+def timed(con, sql: str, runs: int) -> float:
+    con.execute(sql).fetchall()  # warm-up
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        con.execute(sql).fetchall()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples)
+
+
+def one_more_day(con, rows: int, clients: int):
+    """A day of `rows` new payments as the branch extracts deliver them, through the production merge."""
+    day = "2026-11-28"
+    tx = con.sql(f"""
+        SELECT CAST(1e12 + i AS BIGINT) AS id, CAST((c // 3) AS BIGINT) AS cuenta_id, CAST(c AS BIGINT) AS cliente_id,
+               TIMESTAMP '{day}' + to_seconds(i % 86400) AS fecha,
+               CAST(((hash(i) % 195000) + 5000) / 100.0 AS DECIMAL(15,2)) AS monto, 'ventanilla' AS canal,
+               TIMESTAMP '{day}' + to_seconds(i % 86400) AS updated_at, printf('suc_%03d', c % 200 + 1) AS sucursal,
+               CAST(TIMESTAMP '{day}' + to_seconds(i % 86400 + 21600) AS TIMESTAMPTZ) AS updated_at_utc,
+               '{day}|' || printf('suc_%03d', c % 200 + 1) AS extraccion
+        FROM (SELECT i, hash(i + 99) % {clients} AS c FROM range({rows}) t(i))""").to_arrow_table()
+    # source ids, as the extracts carry them: the merge adds the branch digits (same ids as the history)
+    inputs = {"transacciones": tx.cast(INPUT_SCHEMAS["transacciones"])}
+    for name in ("cuentas", "clientes", "calendario_pagos"):
+        inputs[name] = INPUT_SCHEMAS[name].empty_table()
+    inputs["bajas"] = BAJAS_SCHEMA.empty_table()
+    zones = {f"suc_{b:03d}": "America/Mexico_City" for b in range(1, 201)}
+    t0 = time.perf_counter()
+    stats = merge_day(con, day, inputs, zones)
+    return time.perf_counter() - t0, stats
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000_000)
+    parser.add_argument("--append-rows", type=int, default=1_500_000)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--dir", default=None, help="where to put the benchmark DuckDB file (default: a temp dir)")
+    args = parser.parse_args()
+    clients = max(1000, args.rows // 50)
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        con = duckdb.connect(f"{tmp}/bench.duckdb")
+        con.execute("SET preserve_insertion_order = true")
+        print(f"payments_layout: {args.rows:,} payments, ~{clients:,} clients, 200 branches, {DAYS} days")
+        t0 = time.perf_counter()
+        con.execute(GENERATE.format(rows=args.rows, last=LAST, days=DAYS, clients=clients))
+        print(f"  generate:        {time.perf_counter() - t0:7.1f} s")
+        t0 = time.perf_counter()
+        con.execute(DEGRADED)
+        con.execute("CHECKPOINT")
+        print(f"  build degraded:  {time.perf_counter() - t0:7.1f} s")
+        t0 = time.perf_counter()
+        ensure_tables(con)
+        con.execute(OURS)
+        con.execute("CHECKPOINT")
+        build = time.perf_counter() - t0
+        print(f"  build ours:      {build:7.1f} s (sorted table + client projection + rollup + dimensions)")
+        con.execute("DROP TABLE gen")
+        client = con.execute("SELECT id_cliente FROM pagos_por_cliente GROUP BY 1 ORDER BY count(*) DESC LIMIT 1 "
+                             "OFFSET 100").fetchone()[0]
+        print(f"\n  {'report':<26}{'degraded':>10}{'ours':>10}{'table':>10}{'floor':>10}{'deg/ours':>10}"
+              f"{'ours/floor':>11}{'deg/table':>10}")
+        results = {}
+        for name, q in reports(client).items():
+            t = {k: timed(con, sql, args.runs) for k, sql in q.items()}
+            results[name] = t
+            print(f"  {name:<26}{t['degradado']:>9.3f}s{t['nuestro']:>9.3f}s{t['nuestro_tabla']:>9.3f}s"
+                  f"{t['piso']:>9.3f}s{t['degradado'] / t['nuestro']:>9.1f}x{t['nuestro'] / t['piso']:>10.2f}x"
+                  f"{t['degradado'] / t['nuestro_tabla']:>9.1f}x")
+        print("  (ours = what the dbt model reads: the rollup / client projection; table = pagos_historicos direct)")
+        seconds, stats = one_more_day(con, args.append_rows, clients)
+        print(f"\n  merge one more day of {args.append_rows:,} rows (projection + rollup included): {seconds:.2f} s "
+              f"({stats.pagos_published:,} published)")
+        con.execute("CHECKPOINT")
+        share = overlap_share(row_groups(con, "pagos_historicos", "fecha_pago"))
+        after = timed(con, reports(client)["cobranza 1 mes"]["nuestro_tabla"], args.runs)
+        print(f"  after the append: row groups overlapping {share:.1%}; 1-month report on the table "
+              f"{after:.3f} s (before {results['cobranza 1 mes']['nuestro_tabla']:.3f} s)")
+        con.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
+import anyio
+import anyio.to_thread
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -18,7 +19,9 @@ from podemos_assets.config import Settings
 from podemos_assets.resources.idempotency import IdempotencyStore
 from podemos_assets.resources.lake import LakeResource
 
-DEFAULT_MAX_IN_FLIGHT = 32  # about the worker threads' fsync concurrency; more only queues
+DEFAULT_MAX_IN_FLIGHT = 16  # requests admitted at once; beyond that a quick 429 beats a long queue
+DEFAULT_WORKERS = 4  # threads running the core: fsync releases the GIL, but JSON parsing does not, and
+# dozens of threads parsing at once starve the event loop (every response then waits for the GIL)
 
 
 def build_core(settings: Settings, environ=None) -> IngestCore:
@@ -31,7 +34,9 @@ def _to_response(r: CoreResponse) -> Response:
     return Response(r.json_bytes(), status_code=r.status, headers=r.headers, media_type="application/json")
 
 
-def create_app(core: IngestCore, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT, retry_after_s: int = 1) -> Starlette:
+def create_app(core: IngestCore, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT, retry_after_s: int = 1,
+               workers: int = DEFAULT_WORKERS) -> Starlette:
+    limiter = anyio.CapacityLimiter(workers)
     in_flight = 0  # one event loop: the check and the increment below cannot interleave
 
     async def handle(request: Request) -> Response:
@@ -52,8 +57,8 @@ def create_app(core: IngestCore, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT, ret
                 body += chunk
                 if len(body) > limit:  # chunked upload without Content-Length
                     return _to_response(too_large(len(body), limit))
-            result = await run_in_threadpool(core.handle, request.method, request.url.path,
-                                             dict(request.headers), bytes(body))
+            result = await anyio.to_thread.run_sync(core.handle, request.method, request.url.path,
+                                                    dict(request.headers), bytes(body), limiter=limiter)
             return _to_response(result)
         except ClientDisconnect:  # the device hung up mid-upload: nothing was processed, it will retry
             return Response(status_code=499)

@@ -31,3 +31,11 @@ def main(args: argparse.Namespace) -> int:
           f"landing in {settings.lake_url}/landing/campo)", flush=True)
     serve_forever(create_app(core, max_in_flight=args.max_in_flight), args.host, args.port)
     return 0
+
+
+if __name__ == "__main__":  # `python -m podemos_assets.campo.cli serve`: without loading the other commands
+    import sys
+
+    _parser = argparse.ArgumentParser(prog="podemos ingest")
+    add_arguments(_parser)
+    sys.exit(main(_parser.parse_args()))

@@ -181,7 +181,8 @@ class DeviceClient:
             if response.status_code == 429:
                 self.report.throttled += 1
                 retry_after = float(response.headers.get("retry-after", "1"))
-                await self.sleep(retry_after + self._backoff(attempt))
+                # Honour Retry-After, spread over one more such interval so the herd does not return at once.
+                await self.sleep(retry_after + self.rng.uniform(0, retry_after))
                 continue
             if response.status_code >= 500:
                 self.report.retries += 1

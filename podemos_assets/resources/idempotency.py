@@ -40,6 +40,9 @@ class IdempotencyStore:
         self.path = str(path)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        # One writer at a time in this process: SQLite's busy handler sleeps in coarse steps under
+        # contention, a lock hands over immediately. (Several processes still serialize through SQLite.)
+        self._write_lock = threading.Lock()
         with self._conn() as conn:
             conn.executescript(_SCHEMA)
 
@@ -62,6 +65,10 @@ class IdempotencyStore:
         """
         conn = self._conn()
         out: list[Claim] = []
+        with self._write_lock:
+            return self._claim(conn, batch_id, events, out)
+
+    def _claim(self, conn, batch_id, events, out: list[Claim]) -> list[Claim]:
         conn.execute("BEGIN IMMEDIATE")
         try:
             for event_id, h in events:
@@ -88,19 +95,21 @@ class IdempotencyStore:
     def commit(self, batch_id: str, event_ids: list[str]) -> None:
         """The batch's landing file is durable: its claims are now final duplicates for later batches."""
         conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        conn.executemany("UPDATE eventos SET committed = 1 WHERE event_id = ?", [(e,) for e in event_ids])
-        conn.execute("COMMIT")
+        with self._write_lock:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany("UPDATE eventos SET committed = 1 WHERE event_id = ?", [(e,) for e in event_ids])
+            conn.execute("COMMIT")
 
     def first_use_of_signature(self, signature: str, ttl_s: float) -> bool:
         """True the first time a request signature is seen within its validity window (replay guard)."""
         conn = self._conn()
         now = time.time()
-        cur = conn.execute(
-            "INSERT INTO firmas(firma, expira) VALUES (?, ?) ON CONFLICT DO NOTHING", (signature, now + ttl_s)
-        )
-        if cur.rowcount == 1 and hash(signature) % 512 == 0:  # purge now and then, not on every request
-            conn.execute("DELETE FROM firmas WHERE expira < ?", (now,))
+        with self._write_lock:
+            cur = conn.execute(
+                "INSERT INTO firmas(firma, expira) VALUES (?, ?) ON CONFLICT DO NOTHING", (signature, now + ttl_s)
+            )
+            if cur.rowcount == 1 and int(signature[:4], 16) % 512 == 0:  # purge now and then, not every time
+                conn.execute("DELETE FROM firmas WHERE expira < ?", (now,))
         return cur.rowcount == 1
 
     def counts(self) -> dict[str, int]:

@@ -17,7 +17,8 @@ KEEP_DAYS = 3  # receipt days still tracked in the cursor; the server only write
 
 
 def _selection() -> dg.AssetSelection:
-    return dg.AssetSelection.assets("eventos_campo", "metricas_campo")
+    # The whole multi-asset (index, per-type tables, quarantine) and the metrics built on it.
+    return dg.AssetSelection.assets("eventos_campo", "metricas_campo").required_multi_asset_neighbors()
 
 
 def plan(lake: LakeResource, cursor: dict, valid_keys: set[str]) -> tuple[list[str], dict[str, list[str]], dict]:

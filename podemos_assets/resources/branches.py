@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import socket
 import sqlite3
 import time
 from collections.abc import Callable
@@ -171,6 +172,9 @@ class MySQLBranchReader(BranchReader):
     def _query(self, sql: str, params: tuple) -> pa.Table:
         import connectorx as cx
 
+        # Fail fast when nothing listens: the driver's pool would wait 30 s per attempt before giving up.
+        parsed = urlparse(self.url)
+        socket.create_connection((parsed.hostname, parsed.port or 3306), timeout=10).close()
         # connectorx has no bound parameters; ours are only datetimes formatted by `_fmt` (no user text).
         text = sql % tuple(f"'{p}'" for p in params) if params else sql
         url = self.url

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import dagster as dg
@@ -91,6 +92,53 @@ def _write(lake: LakeResource, tabla: str, day: BranchDay, valid: pa.Table, quar
     }
 
 
+@dataclass
+class BoxOutcome:
+    """What a run over a box of partitions did: per-partition materializations and per-run check inputs."""
+
+    materializations: list[tuple[str, str, dict]] = field(default_factory=list)  # (tabla, partition, metadata)
+    failures: dict[str, Exception] = field(default_factory=dict)
+    mismatches: dict[str, list[str]] = field(default_factory=lambda: {t: [] for t in TABLAS})
+    quarantined: dict[str, int] = field(default_factory=lambda: {t: 0 for t in TABLAS})
+    schema_ok: dict[str, bool] = field(default_factory=lambda: {t: True for t in TABLAS})
+    stale: list[str] = field(default_factory=list)
+    partitions: int = 0
+
+
+def extract_box(lake: LakeResource, branches: BranchesResource, keys: list[str], log=None) -> BoxOutcome:
+    """Extract, validate once, write and reconcile every partition in `keys`; failures are per partition."""
+    out = BoxOutcome()
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=max(1, branches.parallel_branches)) as pool:
+        results = dict(zip(keys, pool.map(lambda k: _read(branches, k), keys)))
+    days = {k: r for k, r in results.items() if isinstance(r, BranchDay)}
+    out.failures = {k: r for k, r in results.items() if not isinstance(r, BranchDay)}
+    out.partitions = len(days)
+    if log:
+        log(f"read {len(days)} of {len(keys)} branch-days in {time.perf_counter() - t0:.1f} s")
+    for tabla in TABLAS:
+        if not days:
+            break
+        # One validation over the whole run (pandera costs ms per call), then split per partition.
+        valid, quarantine = validate(tabla, pa.concat_tables([d.tables[tabla] for d in days.values()]))
+        try:
+            MODELS[tabla].validate(valid.to_pandas(types_mapper=pd.ArrowDtype))
+        except Exception:
+            out.schema_ok[tabla] = False
+        out.quarantined[tabla] = quarantine.num_rows
+        for key, day in days.items():
+            v = valid.filter(pc.equal(valid["extraccion"], key))
+            q = quarantine.filter(pc.equal(quarantine["extraccion"], key))
+            metadata = _write(lake, tabla, day, v, q)
+            problem = reconcile(tabla, v, q, day.totals[tabla])
+            if problem:
+                out.mismatches[tabla].append(f"{key}: {problem}")
+            if tabla == "transacciones" and v.num_rows == 0:
+                out.stale.append(key)
+            out.materializations.append((tabla, key, metadata))
+    return out
+
+
 @dg.multi_asset(
     name="extraccion_sucursales",
     specs=SPECS,
@@ -102,58 +150,28 @@ def _write(lake: LakeResource, tabla: str, day: BranchDay, valid: pa.Table, quar
 )
 def extraccion_sucursales(context, lake: LakeResource, branches: BranchesResource):
     """Extract every partition of the run; unreachable branches fail only their own partitions."""
-    keys = sorted(str(k) for k in context.partition_keys)
-    t0 = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=max(1, branches.parallel_branches)) as pool:
-        results = dict(zip(keys, pool.map(lambda k: _read(branches, k), keys)))
-    days = {k: r for k, r in results.items() if isinstance(r, BranchDay)}
-    failures = {k: r for k, r in results.items() if not isinstance(r, BranchDay)}
-    context.log.info(f"read {len(days)} of {len(keys)} branch-days in {time.perf_counter() - t0:.1f} s")
-
-    mismatches: dict[str, list[str]] = {t: [] for t in TABLAS}
-    quarantined: dict[str, int] = {t: 0 for t in TABLAS}
-    schema_ok: dict[str, bool] = {t: True for t in TABLAS}
-    stale: list[str] = []
-    for tabla in TABLAS:
-        if not days:
-            break
-        # One validation over the whole run (pandera costs ms per call), then split per partition.
-        valid, quarantine = validate(tabla, pa.concat_tables([d.tables[tabla] for d in days.values()]))
-        try:
-            MODELS[tabla].validate(valid.to_pandas(types_mapper=pd.ArrowDtype))
-        except Exception:
-            schema_ok[tabla] = False
-        quarantined[tabla] = quarantine.num_rows
-        for key, day in days.items():
-            v = valid.filter(pc.equal(valid["extraccion"], key))
-            q = quarantine.filter(pc.equal(quarantine["extraccion"], key))
-            metadata = _write(lake, tabla, day, v, q)
-            problem = reconcile(tabla, v, q, day.totals[tabla])
-            if problem:
-                mismatches[tabla].append(f"{key}: {problem}")
-            if tabla == "transacciones" and v.num_rows == 0:
-                stale.append(key)
-            context.log_event(dg.AssetMaterialization(KEYS[tabla], partition=key, metadata=metadata))
-
+    out = extract_box(lake, branches, sorted(str(k) for k in context.partition_keys), context.log.info)
+    for tabla, key, metadata in out.materializations:
+        context.log_event(dg.AssetMaterialization(KEYS[tabla], partition=key, metadata=metadata))
     for tabla in TABLAS:
         yield dg.AssetCheckResult(
-            asset_key=KEYS[tabla], check_name="esquema", passed=schema_ok[tabla],
-            metadata={"particiones": len(days), "filas_cuarentena": quarantined[tabla]},
+            asset_key=KEYS[tabla], check_name="esquema", passed=out.schema_ok[tabla],
+            metadata={"particiones": out.partitions, "filas_cuarentena": out.quarantined[tabla]},
         )
         yield dg.AssetCheckResult(
-            asset_key=KEYS[tabla], check_name="conciliacion", passed=not mismatches[tabla],
-            metadata={"particiones": len(days), "diferencias": dg.MetadataValue.md(
-                "\n".join(f"- {m}" for m in mismatches[tabla][:50]) or "none")},
+            asset_key=KEYS[tabla], check_name="conciliacion", passed=not out.mismatches[tabla],
+            metadata={"particiones": out.partitions, "diferencias": dg.MetadataValue.md(
+                "\n".join(f"- {m}" for m in out.mismatches[tabla][:50]) or "none")},
         )
     yield dg.AssetCheckResult(
-        asset_key=KEYS["transacciones"], check_name="frescura", passed=not stale,
+        asset_key=KEYS["transacciones"], check_name="frescura", passed=not out.stale,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"sin_pagos": dg.MetadataValue.md("\n".join(f"- {k}" for k in stale[:50]) or "none")},
+        metadata={"sin_pagos": dg.MetadataValue.md("\n".join(f"- {k}" for k in out.stale[:50]) or "none")},
     )
-    if failures:
-        lines = "\n".join(f"- {k}: {exc}" for k, exc in sorted(failures.items()))
+    if out.failures:
+        lines = "\n".join(f"- {k}: {exc}" for k, exc in sorted(out.failures.items()))
         raise dg.Failure(
-            description=f"{len(failures)} of {len(keys)} branch-day(s) not extracted (the others were written):\n{lines}",
-            metadata={"fallidas": dg.MetadataValue.json(sorted(failures))},
+            description=f"{len(out.failures)} of {out.partitions + len(out.failures)} branch-day(s) not extracted (the others were written):\n{lines}",
+            metadata={"fallidas": dg.MetadataValue.json(sorted(out.failures))},
             allow_retries=False,  # the catch-up sensor re-requests them when the branch answers again
         )

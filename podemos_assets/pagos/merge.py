@@ -98,6 +98,18 @@ def _order_by(columns: list[str]) -> str:
     return "updated_at_utc DESC, extraccion DESC, " + ", ".join(f"{c} DESC NULLS LAST" for c in rest) + ", nuevo ASC"
 
 
+def _winners(key: str, columns: list[str]) -> str:
+    """Latest version per key from `cand`; only keys with several candidates pay for the window sort."""
+    return f"""
+        varios AS (SELECT {key} AS k FROM cand GROUP BY {key} HAVING count(*) > 1),
+        ganador AS (
+            SELECT * FROM cand WHERE {key} NOT IN (SELECT k FROM varios)
+            UNION ALL
+            SELECT * FROM (SELECT * FROM cand WHERE {key} IN (SELECT k FROM varios))
+            QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {_order_by(columns)}) = 1
+        )"""
+
+
 def _merge_dimension(con, source: str) -> None:
     table, key, exprs = DIMENSIONS[source]
     cols = list(TABLES[table].to_schema().columns)
@@ -111,9 +123,7 @@ def _merge_dimension(con, source: str) -> None:
         WITH cand AS (
             SELECT {', '.join(cols)}, true AS nuevo FROM stage
             UNION ALL SELECT {', '.join(cols)}, false FROM {table} WHERE {key} IN (SELECT k FROM afectadas)
-        ), ganador AS (
-            SELECT * FROM cand QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY {_order_by(cols)}) = 1
-        )
+        ), {_winners(key, cols)}
         SELECT g.*, coalesce(b.fecha_baja >= CAST(g.updated_at_origen AS DATE), false) AS muerto
         FROM ganador g LEFT JOIN pagos_bajas b
           ON b.tabla = '{source}' AND b.sucursal = g.sucursal AND b.id_origen = g.id_origen""")
@@ -145,9 +155,7 @@ def _merge_pagos(con, stats: MergeStats) -> None:
         UNION ALL SELECT {cols}, false, motivo FROM pagos_cuarentena WHERE id_pago IN (SELECT k FROM afectadas)""")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE final AS
-        WITH ganador AS (
-            SELECT * FROM cand QUALIFY row_number() OVER (PARTITION BY id_pago ORDER BY {_order_by(PAGOS_COLS)}) = 1
-        )
+        WITH {_winners("id_pago", PAGOS_COLS)}
         SELECT g.*, CASE
             WHEN b.fecha_baja >= CAST(g.updated_at_origen AS DATE) THEN 'baja_en_sucursal'
             WHEN s.id IS NULL THEN 'sucursal_desconocida'

@@ -1,7 +1,7 @@
 """Demo part `regulatorio`: each day's 13 source files in their real formats, with control totals.
 
 Files go to `PODEMOS_SOURCES_URL/{fecha}/{file}` with the sender's trailer / sidecar; their mtime is the
-simulated arrival time. Seeded and deterministic. Planted (with `trouble`): one day whose required
+simulated arrival time. Seeded and deterministic. Planted (with `trouble`): the last day, whose required
 `spei` file arrives after the 05:30 cut-off (kept in `_tardios/` until the demo step "delivers" it),
 and one day with a malformed optional file (`seguros.csv`, a broken row).
 The two lake sources (branch payments, field payments) belong to their capabilities; `write_lake_sources`
@@ -243,7 +243,7 @@ def malformed(data: bytes) -> bytes:
 def generate(scenario, settings) -> dict:
     sources = LakeResource(url=settings.sources_url)
     names = [n for n, s in load_sources().items() if s.format != "lake"]
-    late_day = scenario.dates[-3] if scenario.trouble and scenario.days >= 3 else None
+    late_day = scenario.dates[-1] if scenario.trouble else None  # yesterday: the night the demo lives through
     bad_day = scenario.dates[-2] if scenario.trouble and scenario.days >= 2 else None
     files = 0
     for d in scenario.dates:

@@ -2,7 +2,7 @@
 
 In-process runs on the demo instance, few of them (single-run backfills over the demo's days):
 1. every source for every day in one run (the planted malformed file is refused, its day fails);
-2. every day's report in one run, the clock pinned at the planted day's 05:30 cut-off: that day's required
+2. every day's report in one run, the clock pinned at the last day's 05:30 cut-off: that day's required
    `spei` is missing, so it is delivered PARTIAL (the catch-up of older days is, honestly, after their 06:00);
 3. the freshness checks at 06:00 of that night fail for `spei`; the alert sensor sends the failure;
 4. the late file lands at 07:00, is ingested, and the complete version v2 is delivered;
@@ -36,7 +36,9 @@ def _run(ctx, keys, fechas, now, job=None):
             asset_selection=set(keys), asset_check_selection=checks)  # freshness checks run in their own job
     tags = {RANGE_START: fechas[0], RANGE_END: fechas[-1]} if fechas else {}
     resources = {**build_resources(ctx.settings), "clock": ClockResource.at(now)}
-    return job.execute_in_process(instance=ctx.instance, tags=tags, resources=resources, raise_on_error=False)
+    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # the summary says what happened
+    return job.execute_in_process(instance=ctx.instance, tags=tags, resources=resources, raise_on_error=False,
+                                  run_config=quiet)
 
 
 def _alerts(ctx, cursor):
@@ -55,7 +57,7 @@ def run(ctx) -> None:
 
     result = _run(ctx, [source_key(n) for n in names], fechas, at(fechas[-1], time(3, 0)))
     print(f"    sources: {len(names)} x {len(fechas)} days, run {'ok' if result.success else 'with refused/missing days'}")
-    _run(ctx, [REPORT_KEY], fechas, at(late, CUTOFF))
+    _run(ctx, [REPORT_KEY], fechas, at(fechas[-1], CUTOFF))
     freshness = ctx.defs.resolve_job_def(FRESHNESS_JOB.name)
     _run(ctx, None, None, at(late, DEADLINE), job=freshness)
     cursor = _alerts(ctx, None)

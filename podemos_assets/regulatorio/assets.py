@@ -61,7 +61,10 @@ def build_source_asset(source: Source) -> dg.AssetsDefinition:
         metadata={**schema_metadata(SOURCE_MODELS[source.schema]), "podemos/formato": source.format,
                   "podemos/archivo": source.file, "podemos/requerida": source.required,
                   "podemos/totales_de_control": ["filas", *source.control]},
-        deps=[dg.AssetKey(list(source.upstream))] if source.upstream else [],
+        # The branch ETL's `fecha` is branch-local (its partitions carry another zone) and Dagster cannot map
+        # days across zones: the dependency is declared for lineage, the day is chosen by the file path.
+        deps=[dg.AssetDep(dg.AssetKey(list(source.upstream)), partition_mapping=dg.AllPartitionMapping())]
+        if source.upstream else [],
         check_specs=[dg.AssetCheckSpec(SCHEMA_CHECK, asset=key, blocking=True,
                                        description="pandera schema of every row and the sender's control totals "
                                        "(rows, Decimal sums) match what was read; a failing file is not stored")],

@@ -29,6 +29,7 @@ def test_demo_night_partial_then_complete_through_dagster(settings):
         steps_regulatorio.run(DemoContext(settings, scenario, instance, defs))
 
         late, bad = summary["late"].split("@")[1], summary["malformed"].split("@")[1]
+        assert late == scenario.dates[-1].isoformat()
         outbox = LakeResource(url=settings.outbox_url)
         for d in scenario.dates:
             fecha = d.isoformat()

@@ -65,7 +65,7 @@ def serving_subprocess(env: dict[str, str], host: str = "127.0.0.1", port: int |
     proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
     url = f"http://{host}:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # importing dagster on a busy machine takes a while
         while True:
             if proc.poll() is not None:
                 raise RuntimeError(f"`podemos ingest serve` exited with {proc.returncode}")

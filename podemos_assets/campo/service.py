@@ -123,6 +123,7 @@ class IngestCore:
         results: list[dict] = [{}] * len(events)
         to_claim: list[tuple[int, str, str]] = []  # (position, event_id, hash)
         seen_in_batch: dict[str, str] = {}
+        hashes: dict[int, str] = {}
         for i, event in enumerate(events):
             try:
                 event_id = p.validate_event(event)
@@ -131,6 +132,7 @@ class IngestCore:
                 results[i] = {"event_id": eid, "status": REJECTED, "reason": str(exc)}
                 continue
             h = p.payload_hash(device_id, event)
+            hashes[i] = h
             if event_id in seen_in_batch:  # repeated inside one batch: same rules as across batches
                 status = DUPLICATE_S if seen_in_batch[event_id] == h else CONFLICT_S
                 results[i] = {"event_id": event_id, "status": status}
@@ -153,7 +155,7 @@ class IngestCore:
             "sent_at": batch["sent_at"],
             "received_at": received.isoformat(timespec="microseconds"),
         }
-        for event, result in zip(events, results):
+        for i, (event, result) in enumerate(zip(events, results)):
             if result["status"] == DUPLICATE_S:
                 continue  # already durable in an earlier landing file
             record = {**common, "status": result["status"], "reason": result.get("reason")}
@@ -162,7 +164,7 @@ class IngestCore:
                 record["event_id"] = result["event_id"] if isinstance(result["event_id"], str) else None
             else:
                 record.update(event_id=event["event_id"], type=event["type"], device_time=event["device_time"],
-                              payload=event["payload"], payload_sha256=p.payload_hash(device_id, event))
+                              payload=event["payload"], payload_sha256=hashes[i])
             lines.append(json.dumps(record, ensure_ascii=False, sort_keys=True))
         if lines:
             key = landing_key(received, batch["batch_id"])

@@ -30,15 +30,17 @@ def plan_arrivals(rng: random.Random, fechas: list[str]) -> dict[tuple[str, str]
         for name, source in load_sources().items():
             start, end = source.window_on(fecha)
             roll = rng.random()
-            if roll < 0.05:
+            if roll < 0.03:
                 arrival = None
-            elif roll < 0.17:  # late: after the window, before 08:30
+            elif roll < 0.11:  # late: after the window, before 08:30
                 latest = datetime.combine(end.date(), LAST_LATE, TZ)
                 arrival = end + (latest - end) * rng.uniform(0.05, 1.0)
             else:
                 arrival = start + (end - start) * rng.uniform(0.0, 0.95)
             broken = arrival is not None and source.format in ("csv", "fixed") and rng.random() < 0.03
             plan[(name, fecha)] = {"arrival": arrival, "broken": broken}
+    start = load_sources()["corresponsales"].window_on(fechas[5])[0]  # at least one broken-then-corrected file
+    plan[("corresponsales", fechas[5])] = {"arrival": start + timedelta(minutes=10), "broken": True}
     return plan
 
 

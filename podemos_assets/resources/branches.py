@@ -195,6 +195,10 @@ class SqliteBranchReader(BranchReader):
     _money_sql = "TEXT"
 
     @property
+    def host(self) -> str:
+        return str(self.path)
+
+    @property
     def path(self) -> Path:
         return Path("/" + unquote(urlparse(self.url).path).lstrip("/"))  # sqlite:////abs and sqlite:///abs
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from podemos_assets.config import GO_LIVE
-from podemos_assets.resources.branches import BranchesResource, day_window
+from podemos_assets.resources.branches import BranchesResource, BranchUnreachable, day_window
 from podemos_assets.resources.lake import LakeResource
 from podemos_assets.sucursales.assets import KEYS, extraccion_sucursales
 from podemos_assets.sucursales.extract import TABLAS, extract_path, money_sum
@@ -90,18 +90,27 @@ def settling_probe(lake: LakeResource, branches: BranchesResource, ids: list[str
     stale = []
     for suc in ids:
         reader = branches.reader(suc, BRANCHES[suc].connection_url(branches.home_path))
-        for day in days:
-            start, end = day_window(day)
-            for tabla in TABLAS:
-                path = extract_path(tabla, day, suc)
-                if not lake.exists(path):
-                    break  # never extracted: the catch-up's job
-                held = [lake.read_parquet(p) for p in (path, extract_path(tabla, day, suc, "cuarentena")) if lake.exists(p)]
-                got = (sum(t.num_rows for t in held), sum((money_sum(t) for t in held), Decimal("0.00")))
-                count, total = reader.totals(tabla, start, end)
-                if count != got[0] or (total is not None and total != got[1]):
-                    stale.append((day, suc))
-                    break
+        try:
+            stale += _stale_days(lake, reader, suc, days)
+        except BranchUnreachable:
+            continue  # its days are the catch-up's job once it answers again
+    return stale
+
+
+def _stale_days(lake: LakeResource, reader, suc: str, days: list[date]) -> list[tuple[date, str]]:
+    stale = []
+    for day in days:
+        start, end = day_window(day)
+        for tabla in TABLAS:
+            path = extract_path(tabla, day, suc)
+            if not lake.exists(path):
+                break  # never extracted: the catch-up's job
+            held = [lake.read_parquet(p) for p in (path, extract_path(tabla, day, suc, "cuarentena")) if lake.exists(p)]
+            got = (sum(t.num_rows for t in held), sum((money_sum(t) for t in held), Decimal("0.00")))
+            count, total = reader.totals(tabla, start, end)
+            if count != got[0] or (total is not None and total != got[1]):
+                stale.append((day, suc))
+                break
     return stale
 
 

@@ -18,6 +18,7 @@ MAX_OVERLAP = 0.20  # share of row groups whose range overlaps another's beyond 
 MAX_DELETED = 0.10  # share of stored rows that are deleted but still widen the zone maps
 MAX_SMALL_GROUPS = 0.20  # share of row groups under a quarter of ROW_GROUP_SIZE (tables of 8+ groups)
 MAX_GROUPS_PER_LOOKUP = 8.0  # row groups a point lookup reads on average (client projection)
+MIN_GROUPS = 4  # below this a table is read whole by any query: sortedness is not judged
 
 COMPACT_ORDER = {"pagos_historicos": "fecha_pago, id_cliente", "pagos_por_cliente": "id_cliente, fecha_pago"}
 FIX = ("re-sort the table: materialize pagos/pagos_historicos with run config "
@@ -79,7 +80,7 @@ def deleted_share(con: duckdb.DuckDBPyConnection, table: str, groups: list[RowGr
 
 
 def small_group_share(groups: list[RowGroup]) -> float:
-    if len(groups) < 8:
+    if len(groups) < 2 * MIN_GROUPS:
         return 0.0
     body = groups[:-1]  # the last group is still filling
     return sum(r.rows < ROW_GROUP_SIZE // 4 for r in body) / len(body)

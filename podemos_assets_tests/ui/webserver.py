@@ -50,7 +50,7 @@ def wait_until_loaded(base_url: str, proc: subprocess.Popen, log: Path, timeout:
 
 
 @contextmanager
-def dagster_webserver(env: dict[str, str], log: Path, timeout: float = 90):
+def dagster_webserver(env: dict[str, str], log: Path, timeout: float = 240):
     """Yield the base URL of a webserver on `env`'s DAGSTER_HOME; kill it and its code server after."""
     port = free_port()
     with log.open("w") as out:

@@ -48,7 +48,7 @@ def good_arrival(plan, name, fecha):
     p = plan[(name, fecha)]
     if p["arrival"] is None:
         return None
-    return p["arrival"] + timedelta(minutes=50) if p["broken"] else p["arrival"]
+    return p["arrival"] + timedelta(minutes=100) if p["broken"] else p["arrival"]  # re-sent after a tick saw it
 
 
 def expected_transitions(plan, moments, fechas) -> dict[str, list[str]]:

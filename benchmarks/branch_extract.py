@@ -85,6 +85,7 @@ def quiet_day(server: MariaDB, branches: int, workdir: Path) -> None:
     print(f"(2) {branches} empty branch databases created in {time.perf_counter() - t0:.1f} s (not timed below)")
     home = workdir / "dagster_home"
     home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     resources = {"lake": LakeResource(url=f"file://{workdir}/lake2"), "branches": BranchesResource()}
     with dg.DagsterInstance.local_temp(str(home)) as instance:
         t0 = time.perf_counter()
@@ -120,7 +121,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--branches", type=int, default=200)
     args = parser.parse_args()
-    os.environ.setdefault("DAGSTER_HOME", tempfile.mkdtemp())
+    if "DAGSTER_HOME" not in os.environ:
+        os.environ["DAGSTER_HOME"] = tempfile.mkdtemp()
+        Path(os.environ["DAGSTER_HOME"], "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     with tempfile.TemporaryDirectory(prefix="podemos-bench-") as tmp:
         server = MariaDB().start()
         try:

@@ -32,8 +32,8 @@ setup(
         "tzdata",
     ],
     extras_require={
-        "spark": ["dagster-pyspark==0.29.27", "pyspark"],
-        "prod": ["dagster-postgres==0.29.27", "dagster-slack==0.29.27", "dbt-redshift>=1.11,<1.12", "psycopg2-binary"],
+        "spark": ["dagster-pyspark==0.29.27", "dagster-pipes==1.13.27", "pyspark"],
+        "prod": ["dagster-postgres==0.29.27", "dagster-slack==0.29.27", "dbt-redshift>=1.11,<1.12", "psycopg2-binary", "boto3"],
         "dev": [
             "pytest",
             "pytest-xdist",

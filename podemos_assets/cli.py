@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 # subcommand -> (module with add_arguments(parser) and main(args), one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -18,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Dagster's beta/preview notices about APIs we chose on purpose are noise on a terminal.
+    warnings.filterwarnings("ignore", message=r".*is currently in (beta|preview)")
     parser = argparse.ArgumentParser(prog="podemos", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (module, help_text) in COMMANDS.items():

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 import dagster as dg
+from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from podemos_assets.config import Settings, load_settings
 from podemos_assets.demo.scenario import Scenario
@@ -43,6 +44,8 @@ class DemoContext:
             tags=tags or {},
             raise_on_error=raise_on_error,
             resources=None,
+            # The steps print their own summary; every event still lands in the instance for `make ui`.
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
         )
 
 
@@ -85,14 +88,10 @@ def print_summary(ctx: DemoContext, seconds: float) -> None:
         if instance.get_latest_materialization_event(key) is not None:
             materialized += 1
         for check_key in graph.get(key).check_keys:
-            records = instance.event_log_storage.get_asset_check_execution_history(check_key, limit=500)
-            for rec in records:
-                evaluation = rec.event.dagster_event.event_specific_data.evaluation if rec.event else None
-                if evaluation is None:
-                    continue
-                if evaluation.passed:
+            for rec in instance.event_log_storage.get_asset_check_execution_history(check_key, limit=500):
+                if rec.status == AssetCheckExecutionRecordStatus.SUCCEEDED:
                     passed += 1
-                else:
+                elif rec.status == AssetCheckExecutionRecordStatus.FAILED:
                     failed.append(f"{key.to_user_string()}:{check_key.name}")
     s = ctx.settings
     print()

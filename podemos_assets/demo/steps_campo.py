@@ -36,8 +36,9 @@ def run(ctx) -> None:
         for status, n in d.outbox.counts().items():
             counts[status] = counts.get(status, 0) + n
         d.outbox.close()
-    print(f"    {len(devices)} devices drained in {report.seconds:.1f} s via {url}: {counts}, "
-          f"ack p99 {report.percentile(0.99):.2f} s")
+    p99 = report.percentile(0.99)
+    latency = f"ack p99 {p99:.2f} s" if p99 == p99 else "nothing left to send (outboxes already drained)"
+    print(f"    {len(devices)} devices drained in {report.seconds:.1f} s via {url}: {counts}, {latency}")
 
     new = [k for k in landing_keys(core.lake) if k not in before]
     valid = set(event_days.get_partition_keys())

@@ -19,6 +19,11 @@ def run(ctx) -> None:
         selection,
         tags={"dagster/asset_partition_range_start": days[0], "dagster/asset_partition_range_end": days[-1]},
     )
+    if not result.success:
+        for event in result.all_events:
+            if event.is_step_failure:
+                print("      " + event.step_failure_data.error.message.strip()[:600])
+        raise SystemExit("pagos: the merge/report run failed (errors above); the demo stops here.")
     checks = result.get_asset_check_evaluations()
     failed = sorted(c.check_name for c in checks if not c.passed)
     with duckdb.connect(str(ctx.settings.warehouse_path), read_only=True) as con:

@@ -7,9 +7,10 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from podemos_assets.config import GO_LIVE
+from podemos_assets.sucursales.partitions import fecha_partitions
 
-DIARIO = dg.DailyPartitionsDefinition(start_date=GO_LIVE, timezone="America/Mexico_City", fmt="%Y-%m-%d")
+# The very `fecha` dimension of the branch extracts (same zone), so the fecha -> day mapping is exact.
+DIARIO = fecha_partitions
 UNA_CORRIDA = dg.BackfillPolicy.single_run()  # a backfill of N days is one run that merges them in order
 SOURCE_TABLES = ("transacciones", "cuentas", "clientes", "calendario_pagos")
 

@@ -52,10 +52,9 @@ class Extract:
 
 
 def mtime(resource, key: str) -> str | None:
-    """Arrival time of a file (its modification time) as ISO UTC; the resource's fs is reused on purpose."""
-    fs, _ = resource._filesystem()  # noqa: SLF001 - LakeResource exposes no stat(); see report
-    info = fs.get_file_info(resource._full(key))  # noqa: SLF001
-    return None if info.mtime is None else info.mtime.astimezone(timezone.utc).isoformat(timespec="seconds")
+    """Arrival time of a file (its modification time) as ISO UTC."""
+    when = resource.modified(key)
+    return None if when is None else when.isoformat(timespec="seconds")
 
 
 def _read_lake(source: Source, fecha: str, lake, schema: pa.Schema) -> tuple[pa.Table, dict, bytes, str | None]:

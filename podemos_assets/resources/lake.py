@@ -13,6 +13,7 @@ import os
 import posixpath
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from urllib.parse import urlparse
 
 import dagster as dg
@@ -112,6 +113,12 @@ class LakeResource(dg.ConfigurableResource):
     def exists(self, key: str) -> bool:
         fs, _ = self._filesystem()
         return fs.get_file_info(self._full(key)).type != pafs.FileType.NotFound
+
+    def modified(self, key: str) -> datetime | None:
+        """When the file was last written (UTC), or None if the store does not say."""
+        fs, _ = self._filesystem()
+        info = fs.get_file_info(self._full(key))
+        return None if info.mtime is None else info.mtime.astimezone(timezone.utc)
 
     def delete(self, key: str) -> None:
         fs, _ = self._filesystem()

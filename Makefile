@@ -35,7 +35,7 @@ demo: install
 	@time $(BIN)/podemos demo
 
 test: install-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2  # two workers: the machine has two cores
 
 ui: install
 	@$(BIN)/podemos instance-setup
@@ -48,9 +48,11 @@ ingest: install
 bench: install-dev
 	@set -e; for b in benchmarks/*.py; do echo "==> $$b"; $(BIN)/python $$b; done
 
-# Rewrite the asset-graph snapshot after an intended change to the graph; review the diff.
+# Rewrite the generated files the tests compare against (asset-graph snapshot, Redshift roles) after an
+# intended change; review the diff.
 snapshot: install-dev
-	PODEMOS_UPDATE_SNAPSHOT=1 $(BIN)/python -m pytest podemos_assets_tests/test_definitions.py -q
+	PODEMOS_UPDATE_SNAPSHOT=1 $(BIN)/python -m pytest -q podemos_assets_tests/test_definitions.py \
+	  podemos_assets_tests/gobierno/test_access.py
 
 clean:
 	rm -rf .podemos

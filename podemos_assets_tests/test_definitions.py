@@ -63,10 +63,13 @@ def test_asset_graph_matches_snapshot():
     )
 
 
-def test_dagster_cli_validates_the_workspace():
+def test_dagster_cli_validates_the_workspace(tmp_path):
+    # A fresh clone has no instance yet: the CLI gets its own DAGSTER_HOME (it must exist).
+    env = {**os.environ, "PODEMOS_HOME": str(tmp_path), "DAGSTER_HOME": str(tmp_path)}
     result = subprocess.run(
         [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-w", "workspace.yaml"],
         cwd=REPO_ROOT,
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,

@@ -164,7 +164,9 @@ def _xlsx(table: pa.Table, control: dict) -> bytes:
         wc.append([c, f"{v:.2f}"])
     out = io.BytesIO()
     wb.save(out)
-    return out.getvalue()
+    from podemos_assets.regulatorio.report import pin_zip  # openpyxl stamps the wall clock: pin it
+
+    return pin_zip(out.getvalue(), "2000-01-01T00:00:00Z")
 
 
 def _sqlite(source: Source, table: pa.Table, control: dict) -> bytes:

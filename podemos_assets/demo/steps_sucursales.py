@@ -80,8 +80,8 @@ def run(ctx) -> None:
     left = missing_days(ctx.instance, ids, scenario.start, scenario.end)
     print(f"    branch-days not extracted: {sum(len(v) for v in left.values())}")
     _run(ctx, [BAJAS], scenario.end, scenario.end, b0, b1, "hard-delete reconciliation")
-    bajas = list(ctx.settings.home.glob("lake/raw/sucursales/_bajas/*/*/*/part-0.parquet"))
-    quarantine = list(ctx.settings.home.glob("lake/cuarentena/sucursales/*/*/*/part-0.parquet"))
+    bajas = list(lake.list("raw/sucursales/_bajas"))
+    quarantine = list(lake.list("cuarentena/sucursales"))
     print(f"    tombstone files: {len(bajas)}; quarantine files: {len(quarantine)}")
 
 

@@ -93,10 +93,10 @@ def workbook(sections: dict[str, pa.Table], fecha: str, partial: bool) -> bytes:
             ws.append([_cell(v) if isinstance(v, Decimal) or v is None else v for v in row])
     raw = io.BytesIO()
     wb.save(raw)
-    return _pin_zip(raw.getvalue(), f"{fecha}T00:00:00Z")
+    return pin_zip(raw.getvalue(), f"{fecha}T00:00:00Z")
 
 
-def _pin_zip(data: bytes, stamp: str) -> bytes:
+def pin_zip(data: bytes, stamp: str) -> bytes:
     """Rewrite the XLSX zip with fixed entry dates and fixed docProps created/modified times."""
     src, out = zipfile.ZipFile(io.BytesIO(data)), io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:

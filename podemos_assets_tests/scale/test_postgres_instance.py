@@ -14,10 +14,14 @@ from podemos_assets.config import REPO_ROOT
 from podemos_assets.instance import POOL_LIMITS
 from podemos_assets_tests.scale.servers import moto_s3, postgres_available, postgres_server
 
-pytestmark = [
-    pytest.mark.postgres,
-    pytest.mark.skipif(not postgres_available(), reason="needs PostgreSQL 15 (Debian package postgresql)"),
-]
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture(autouse=True)
+def _postgres_installed():
+    # A fail, not a skip: this test is the proof that the production instance works (`.ci/run` installs it).
+    if not postgres_available():
+        pytest.fail("PostgreSQL 15 is not installed: `apt-get install postgresql` (what .ci/run does).")
 
 PROD_YAML = REPO_ROOT / "deploy" / "dagster.prod.yaml"
 LOGS_BUCKET = "podemos-dagster-logs"

@@ -29,6 +29,7 @@ setup(
         "uvicorn",
         "httpx",
         "openpyxl",
+        "openlineage-python",  # the catalog export is validated against its model
         "tzdata",
     ],
     extras_require={
@@ -41,7 +42,6 @@ setup(
             "playwright",  # drives Debian's chromium; never downloads a browser
             "moto[server]",
             "sqlglot",
-            "openlineage-python",
             "boto3",
         ],
     },

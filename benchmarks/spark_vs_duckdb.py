@@ -47,7 +47,8 @@ def make_lake(root: str, rows: int, seed: int = 7) -> None:
                 "cuenta_id": pa.array(rng.integers(0, 2000, per_file), pa.int64()),
                 "cliente_id": pa.array(rng.integers(0, 6000, per_file), pa.int64()),
                 "fecha": pa.array(local, pa.timestamp("us")),
-                "monto": pa.array(rng.integers(-5_000, 500_000, per_file), pa.int64()).cast(pa.decimal128(15, 2)),
+                "monto": pa.array(rng.integers(-5_000, 500_000, per_file), pa.int64())  # int64 -> decimal needs precision 21 first
+                .cast(pa.decimal128(21, 0)).cast(pa.decimal128(15, 2)),
                 "canal": pa.array(rng.choice(["ventanilla", "OXXO", "app"], per_file)),
                 "updated_at": pa.array(local, pa.timestamp("us")),
                 "sucursal": pa.array([suc] * per_file),

@@ -22,7 +22,8 @@ from podemos_assets.spark import rules
 INPUT_SCHEMAS = rules.INPUT_SCHEMAS
 
 
-def spark_session(master: str | None = None, app_name: str = "podemos-consolidacion-pagos") -> SparkSession:
+def spark_session(master: str | None = None, app_name: str = "podemos-consolidacion-pagos",
+                  driver_memory: str = "4g") -> SparkSession:
     """A session whose time zone is UTC (instants are compared and written in UTC on every engine)."""
     builder = (
         SparkSession.builder.appName(app_name)
@@ -39,6 +40,8 @@ def spark_session(master: str | None = None, app_name: str = "podemos-consolidac
             .config("spark.ui.enabled", "false")
             .config("spark.ui.showConsoleProgress", "false")
             .config("spark.sql.shuffle.partitions", "8")
+            # local[*] runs every task in the driver's JVM; Spark's 1 GiB default runs out at 10M rows.
+            .config("spark.driver.memory", driver_memory)
         )
     return builder.getOrCreate()
 

@@ -57,6 +57,14 @@ FROM in_transacciones t LEFT JOIN sucursales s ON s.id = t.sucursal
 PAGOS_COLS = [c for c in schemas.PagosHistoricos.to_schema().columns]
 POR_CLIENTE_COLS = list(schemas.PagosPorCliente.to_schema().columns)
 RELEASABLE = ("sucursal_desconocida", "prestamo_desconocido", "cliente_desconocido")
+# Why a winning payment version waits in quarantine, in order of precedence; shared with the Spark job.
+# Aliases: g = the version, b = its tombstone, s = its branch, c = its loan, k = its client.
+MOTIVO = """CASE
+            WHEN b.fecha_baja >= CAST(g.updated_at_origen AS DATE) THEN 'baja_en_sucursal'
+            WHEN s.id IS NULL THEN 'sucursal_desconocida'
+            WHEN c.id_prestamo IS NULL THEN 'prestamo_desconocido'
+            WHEN k.id_cliente IS NULL THEN 'cliente_desconocido'
+        END"""
 
 
 @dataclass
@@ -156,12 +164,7 @@ def _merge_pagos(con, stats: MergeStats) -> None:
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE final AS
         WITH {_winners("id_pago", PAGOS_COLS)}
-        SELECT g.*, CASE
-            WHEN b.fecha_baja >= CAST(g.updated_at_origen AS DATE) THEN 'baja_en_sucursal'
-            WHEN s.id IS NULL THEN 'sucursal_desconocida'
-            WHEN c.id_prestamo IS NULL THEN 'prestamo_desconocido'
-            WHEN k.id_cliente IS NULL THEN 'cliente_desconocido'
-        END AS motivo
+        SELECT g.*, {MOTIVO} AS motivo
         FROM ganador g
         LEFT JOIN pagos_bajas b ON b.tabla = 'transacciones' AND b.sucursal = g.sucursal AND b.id_origen = g.id_origen
         LEFT JOIN sucursales s ON s.id = g.sucursal

@@ -1,8 +1,8 @@
 """The payments consolidation as one SELECT that DuckDB and Spark SQL both run, built from the DuckDB path.
 
 The version SELECT and the version order are the DuckDB path's own (`pagos.merge.PAGOS_SELECT`,
-`pagos.merge._order_by`), rewritten for the engine rather than copied; the quarantine CASE mirrors
-`pagos.merge._merge_pagos`. Time zones: `zonas` holds the UTC offset of every local-time interval,
+`pagos.merge._order_by`), rewritten for the engine rather than copied; the quarantine CASE is
+`pagos.merge.MOTIVO`. Time zones: `zonas` holds the UTC offset of every local-time interval,
 computed from Python's zoneinfo, so both engines resolve ambiguous / skipped local times like the
 branch extractor does (fold=0: the offset in force before a transition).
 
@@ -100,13 +100,7 @@ ganador AS (
 bajas_max AS (SELECT tabla, sucursal, id AS id_origen, MAX(fecha) AS fecha_baja FROM bajas GROUP BY tabla, sucursal, id),
 cuentas_vivas AS ({_alive('cuentas', 'id_prestamo')}),
 clientes_vivos AS ({_alive('clientes', 'id_cliente')})
-SELECT {cols},
-    CASE
-        WHEN b.fecha_baja >= CAST(g.updated_at_origen AS DATE) THEN 'baja_en_sucursal'
-        WHEN s.id IS NULL THEN 'sucursal_desconocida'
-        WHEN c.id_prestamo IS NULL THEN 'prestamo_desconocido'
-        WHEN k.id_cliente IS NULL THEN 'cliente_desconocido'
-    END AS motivo
+SELECT {cols}, {pagos_merge.MOTIVO} AS motivo
 FROM ganador g
 LEFT JOIN bajas_max b ON b.tabla = 'transacciones' AND b.sucursal = g.sucursal AND b.id_origen = g.id_origen
 LEFT JOIN sucursales s ON s.id = g.sucursal

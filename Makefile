@@ -9,7 +9,7 @@ export PYTHONWARNINGS ?= ignore::UserWarning:dagster
 # Tools the code shells out to (dbt) come from the venv even when it is not activated.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install install-dev demo test ui bench ingest snapshot clean
+.PHONY: install install-dev demo demo-full test ui bench ingest snapshot clean
 
 $(BIN)/uv:
 	python3 -m venv $(VENV)
@@ -32,6 +32,12 @@ install-dev: $(VENV)/.installed-dev
 demo: install
 	@$(BIN)/podemos instance-setup
 	@time $(BIN)/podemos generate
+	@time $(BIN)/podemos demo
+
+# The whole company: all 200 branches for the same 7 days (7.3 minutes here, most of it Dagster's event log).
+demo-full: install
+	@$(BIN)/podemos instance-setup
+	@time $(BIN)/podemos generate --branches 200
 	@time $(BIN)/podemos demo
 
 test: install-dev

@@ -12,16 +12,17 @@ POOL_LIMITS = {"sucursales": 16, "warehouse": 1}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--force", action="store_true", help="overwrite an existing dagster.yaml")
+    parser.add_argument("--force", action="store_true", help="rewrite dagster.yaml even if unchanged")
 
 
 def main(args: argparse.Namespace) -> int:
     settings = load_settings()
     home = settings.dagster_home
     home.mkdir(parents=True, exist_ok=True)
-    target = home / "dagster.yaml"
-    if args.force or not target.exists():
-        shutil.copyfile(REPO_ROOT / "dagster.yaml", target)
+    target, source = home / "dagster.yaml", REPO_ROOT / "dagster.yaml"
+    # The checkout's dagster.yaml is the source of truth: an instance made by an older checkout follows it.
+    if args.force or not target.exists() or target.read_bytes() != source.read_bytes():
+        shutil.copyfile(source, target)
     from dagster import DagsterInstance
 
     with DagsterInstance.from_config(str(home)) as instance:

@@ -59,6 +59,16 @@ def test_demo_materializes_every_asset(tiny_demo):
     assert not never, f"`podemos demo` left {len(never)} of {len(keys)} assets unmaterialized: {never}"
 
 
+def test_demo_runs_are_recorded_in_its_own_dagster_home(tiny_demo):
+    # Dagster resolves a relative storage base_dir against the working directory: an instance that
+    # writes outside its DAGSTER_HOME shares its event log with every other home (and with `make ui`).
+    tiny_demo.require_demo()
+    runs_db = tiny_demo.dagster_home / "history" / "runs.db"
+    assert runs_db.exists(), f"no run storage under {tiny_demo.dagster_home}: the instance writes elsewhere"
+    with dg.DagsterInstance.from_config(str(tiny_demo.dagster_home)) as instance:
+        assert instance.get_runs_count() > 0
+
+
 def test_generate_is_deterministic(tiny_demo, tmp_path):
     home = tmp_path / "podemos"
     env = isolated_env(home)

@@ -156,10 +156,14 @@ class DeviceClient:
         fault = self.faults() if self.faults else None
         if fault == "offline":
             raise Offline("no signal")
-        request = self.http.request(method, path, content=body, headers=self._headers(method, path, body))
+        headers = self._headers(method, path, body)
         if fault == "drop":  # cut the connection at a random point of the exchange
-            return await asyncio.wait_for(request, timeout=self.rng.uniform(0.0005, 0.02))
-        response = await request
+            # On a connection of its own: cancelling a request in flight can leave httpcore's pool
+            # waiting forever for the connection it held (seen as a hung reconnect-storm test).
+            async with httpx.AsyncClient(base_url=self.http.base_url, timeout=self.http.timeout) as cut:
+                return await asyncio.wait_for(cut.request(method, path, content=body, headers=headers),
+                                              timeout=self.rng.uniform(0.0005, 0.02))
+        response = await self.http.request(method, path, content=body, headers=headers)
         if fault == "lose_ack":
             raise httpx.ReadError("acknowledgement lost on the way back")
         return response

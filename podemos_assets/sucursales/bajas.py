@@ -39,21 +39,25 @@ class Bajas(pda.DataFrameModel):
     fecha: Annotated[pd.ArrowDtype, pa.date32()] = column("Day the deletion was detected", C.PUBLICO)
 
 
-def _lake_ids(lake: LakeResource, prefix: str, suc: str, until: date) -> set[int]:
-    """ids of branch `suc` in the files under `prefix` whose fecha= is <= until (Hive path parsing).
+def _lake_ids(lake: LakeResource, keys: list[str], suc: str, until: date) -> set[int]:
+    """ids of branch `suc` in the extract files `keys` whose fecha= is <= until (Hive path parsing).
 
-    The path puts fecha before sucursal, so the listing covers every branch; only this branch's files
-    are read (reading them all made a box of N branches cost N^2 file reads)."""
+    The path puts fecha before sucursal, so a listing covers every branch; only this branch's files are
+    read (reading them all made a box of N branches cost N^2 file reads)."""
     ids: set[int] = set()
-    for key in lake.list(prefix):
+    for key in keys:
         parts = dict(p.split("=", 1) for p in posixpath.dirname(key).split("/") if "=" in p)
         if parts["sucursal"] == suc and date.fromisoformat(parts["fecha"]) <= until:
             ids.update(lake.read_parquet(key).column("id").to_pylist())
     return ids
 
 
-def detect_deletes(lake: LakeResource, reader, tabla: str, suc: str, fecha: date) -> pa.Table:
-    seen = _lake_ids(lake, f"raw/sucursales/{tabla}/", suc, fecha)
+def detect_deletes(lake: LakeResource, reader, tabla: str, suc: str, fecha: date,
+                   extracted: list[str] | None = None) -> pa.Table:
+    """Tombstones for `tabla` at `suc`; `extracted` is the listing of the table's extract files, if the
+    caller already has it (one listing per run instead of one per branch)."""
+    keys = extracted if extracted is not None else list(lake.list(f"raw/sucursales/{tabla}/"))
+    seen = _lake_ids(lake, keys, suc, fecha)
     earlier = {
         i for k in lake.list(f"raw/sucursales/_bajas/{tabla}/sucursal={suc}/")
         if f"fecha={fecha.isoformat()}" not in k for i in lake.read_parquet(k).column("id").to_pylist()
@@ -78,12 +82,13 @@ def detect_deletes(lake: LakeResource, reader, tabla: str, suc: str, fecha: date
 def bajas_sucursales(context, lake: LakeResource, branches: BranchesResource):
     """Run weekly, or after a branch reports a cleanup; cheap enough to run with each daily box."""
     failures, found = {}, 0
+    extracted = {tabla: list(lake.list(f"raw/sucursales/{tabla}/")) for tabla in RECONCILED}
     for key in sorted(str(k) for k in context.partition_keys):
         fecha, suc = split_key(key)
         try:
             reader = branches.reader(suc, BRANCHES[suc].connection_url(branches.home_path))
             for tabla in RECONCILED:
-                table = detect_deletes(lake, reader, tabla, suc, fecha)
+                table = detect_deletes(lake, reader, tabla, suc, fecha, extracted[tabla])
                 path = tombstone_path(tabla, suc, fecha)
                 if table.num_rows:
                     lake.write_parquet(path, table)

@@ -26,7 +26,8 @@ def test_reconnect_storm_stores_every_event_exactly_once(tmp_path):
     env = {"PODEMOS_HOME": str(tmp_path / "home"),
            "PODEMOS_DEVICE_SECRETS_FILE": str(write_secrets_file(tmp_path / "secrets.json", secrets))}
     with serving_subprocess(env) as url:
-        report = asyncio.run(run_fleet(url, devices, seed=7, batch_size=BATCH))
+        # A bound, so a hang fails this test instead of stalling the suite.
+        report = asyncio.run(asyncio.wait_for(run_fleet(url, devices, seed=7, batch_size=BATCH), timeout=600))
 
     assert report.errors == {}
     for d in devices:  # every device drained, every event acknowledged as stored

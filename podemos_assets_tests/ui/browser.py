@@ -104,6 +104,10 @@ def open_global_lineage(page, base_url: str, groups: list[str]) -> set[str]:
     pan_content_to(page, centre=True)
     shown = {g for g in groups if graph.get_by_text(g, exact=True).count()}
     page.wait_for_timeout(1500)  # each group fetches its materialization status once it is in view
+    for _ in range(60):  # a group still "fetching statuses" would show in the README's screenshot
+        if not graph.get_by_text("fetching statuses").count():
+            break
+        page.wait_for_timeout(500)
     return shown
 
 

@@ -6,8 +6,6 @@ UV_VERSION := 0.13.9
 export PODEMOS_HOME ?= $(CURDIR)/.podemos
 export DAGSTER_HOME ?= $(PODEMOS_HOME)/dagster_home
 export PYTHONWARNINGS ?= ignore::UserWarning:dagster
-# Tools the code shells out to (dbt) come from the venv even when it is not activated.
-export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: install install-dev demo demo-full test ui bench ingest snapshot clean
 

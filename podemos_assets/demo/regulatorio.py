@@ -26,6 +26,7 @@ import pyarrow.csv as pacsv
 
 from podemos_assets.regulatorio.readers import CONTROL_PREFIX
 from podemos_assets.regulatorio.registry import TZ, Source, load_sources
+from podemos_assets.regulatorio.report import pin_zip
 from podemos_assets.regulatorio.schemas import SOURCE_MODELS, arrow_schema
 from podemos_assets.resources import LakeResource
 
@@ -164,9 +165,7 @@ def _xlsx(table: pa.Table, control: dict) -> bytes:
         wc.append([c, f"{v:.2f}"])
     out = io.BytesIO()
     wb.save(out)
-    from podemos_assets.regulatorio.report import pin_zip  # openpyxl stamps the wall clock: pin it
-
-    return pin_zip(out.getvalue(), "2000-01-01T00:00:00Z")
+    return pin_zip(out.getvalue(), "2000-01-01T00:00:00Z")  # openpyxl stamps the wall clock: pin it
 
 
 def _sqlite(source: Source, table: pa.Table, control: dict) -> bytes:

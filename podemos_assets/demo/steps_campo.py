@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 
 import dagster as dg
 
@@ -37,7 +38,7 @@ def run(ctx) -> None:
             counts[status] = counts.get(status, 0) + n
         d.outbox.close()
     p99 = report.percentile(0.99)
-    latency = f"ack p99 {p99:.2f} s" if p99 == p99 else "nothing left to send (outboxes already drained)"
+    latency = "nothing left to send (outboxes already drained)" if math.isnan(p99) else f"ack p99 {p99:.2f} s"
     print(f"    {len(devices)} devices drained in {report.seconds:.1f} s via {url}: {counts}, {latency}")
 
     new = [k for k in landing_keys(core.lake) if k not in before]

@@ -15,12 +15,11 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from podemos_assets.pagos.partitions import DIARIO, UNA_CORRIDA, window_vars
 from podemos_assets.resources import WAREHOUSE_POOL, WarehouseResource
-from podemos_assets.resources.dbt import DBT_DIR
+from podemos_assets.resources.dbt import DBT_DIR, parse_project
 
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
-dbt_project.prepare_if_dev()
-if not dbt_project.manifest_path.exists():
-    dbt_project.preparer.prepare(dbt_project)  # `dbt parse --quiet`: no network, no warehouse connection
+if dbt_project.preparer.using_dagster_dev() or not dbt_project.manifest_path.exists():
+    parse_project(dbt_project)  # as prepare_if_dev() would, but with the venv's dbt
 
 PARTITIONED = "cobranza_diaria_sucursal cartera_en_riesgo_sucursal"
 WHOLE = "resumen_mensual_sucursal historial_pagos_cliente"

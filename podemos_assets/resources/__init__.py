@@ -18,6 +18,8 @@ def build_resources(settings: Settings) -> dict[str, object]:
     Capabilities may add their own resource classes in `resources/` and register them here, keyed by
     the parameter name their assets use.
     """
+    from podemos_assets.resources.dbt import dbt_resource  # here: importing dagster-dbt costs seconds
+
     return {
         "lake": LakeResource(url=settings.lake_url),
         "sources": LakeResource(url=settings.sources_url),
@@ -25,6 +27,6 @@ def build_resources(settings: Settings) -> dict[str, object]:
         "warehouse": WarehouseResource(url=settings.warehouse_url),
         "alerts": AlertsResource(url=settings.alerts_url),
         "branches": BranchesResource(home=str(settings.home)),
-        "dbt": __import__("podemos_assets.resources.dbt", fromlist=["dbt_resource"]).dbt_resource(settings),
+        "dbt": dbt_resource(settings),
         "clock": ClockResource(),  # regulatorio: deadlines ask it for "now" (pinned in tests/demo)
     }

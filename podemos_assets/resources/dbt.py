@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from pathlib import Path
 from urllib.parse import urlparse
 
-from dagster_dbt import DbtCliResource
+from dagster_dbt import DbtCliResource, DbtProject
 
 from podemos_assets.config import REPO_ROOT, Settings
 
@@ -16,25 +15,23 @@ DBT_DIR = REPO_ROOT / "sql"
 
 
 def _dbt_executable() -> str:
-    """dbt installed beside this interpreter (the venv), else whatever `dbt` is on PATH.
-
-    `.venv/bin/python -m pytest` or `dagster dev` started without activating the venv do not have the venv's
-    bin on PATH, and dagster-dbt's own manifest preparer looks up a bare `dbt`; so the venv's bin goes first
-    on PATH too.
-    """
+    """dbt installed beside this interpreter (the venv), else whatever `dbt` is on PATH: `.venv/bin/python`
+    or `.venv/bin/dagster dev` run without an activated venv have no venv bin on PATH."""
     beside = Path(sys.executable).parent / "dbt"
-    if beside.exists():
-        bindir = str(beside.parent)
-        if bindir not in os.environ.get("PATH", "").split(os.pathsep):
-            os.environ["PATH"] = bindir + os.pathsep + os.environ.get("PATH", "")
-        return str(beside)
-    found = shutil.which("dbt")
+    found = str(beside) if beside.exists() else shutil.which("dbt")
     if found is None:
         raise RuntimeError("dbt is not installed: run `make install` (dbt-core and dbt-duckdb come with the package)")
     return found
 
 
 DBT_EXECUTABLE = _dbt_executable()
+
+
+def parse_project(project: DbtProject) -> None:
+    """`dbt parse --quiet` (offline, no warehouse connection) with our dbt: what dagster-dbt's own preparer
+    does, except that it looks up a bare `dbt` on PATH."""
+    DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
+        ["parse", "--quiet"], target_path=project.target_path).wait()
 
 
 def dbt_resource(settings: Settings) -> DbtCliResource:

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
+import random
 import re
+import time
 import uuid
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+import orjson
 
 MAX_EVENTS = 500
 MAX_BODY_BYTES = 1024 * 1024  # 1 MiB
@@ -33,7 +36,8 @@ LAT_RANGE = (14.3, 32.8)
 LON_RANGE = (-118.5, -86.5)
 MAX_AMOUNT = Decimal("1000000.00")
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 
 
 class EventRejected(ValueError):
@@ -45,6 +49,21 @@ def photo_key(sha256: str) -> str:
     return f"landing/campo/fotos/{sha256}"
 
 
+def new_event_id(at: datetime | None = None, rng: random.Random | None = None) -> str:
+    """A time-ordered event id (UUIDv7, RFC 9562): 48 bits of Unix milliseconds, then random bits.
+
+    Any UUID is accepted, but v7 ids from one device's batch sit next to each other in the
+    idempotency index, so claiming them touches a few pages instead of one page per event (random v4
+    ids made the store the slowest step of an acknowledgement, and slower as it grew)."""
+    ms = int((at.timestamp() if at is not None else time.time()) * 1000)
+    bits = (rng or _RANDOM).getrandbits(74)
+    value = (ms & (2**48 - 1)) << 80 | 0x7 << 76 | (bits >> 62) << 64 | 0b10 << 62 | bits & (2**62 - 1)
+    return str(uuid.UUID(int=value))
+
+
+_RANDOM = random.SystemRandom()
+
+
 def sign(secret: bytes, device_id: str, timestamp: str, method: str, path: str, body: bytes) -> str:
     """HMAC-SHA256 over device, timestamp, method, path and body (hex)."""
     head = f"{device_id}\n{timestamp}\n{method.upper()}\n{path}\n".encode()
@@ -52,7 +71,11 @@ def sign(secret: bytes, device_id: str, timestamp: str, method: str, path: str, 
 
 
 def canonical(obj: Any) -> bytes:
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    """JSON with sorted keys, no whitespace, UTF-8: the bytes that are signed, hashed and landed.
+
+    orjson, not the standard library: the service encodes every event twice (hash, landing line) and
+    the stdlib encoder was the largest single cost of an acknowledgement."""
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
 
 
 def payload_hash(device_id: str, event: dict) -> str:
@@ -113,7 +136,7 @@ def _check_geolocalizacion(p: dict) -> None:
 
 def _check_foto(p: dict) -> None:
     sha = p.get("sha256")
-    if not isinstance(sha, str) or not _SHA256.match(sha):
+    if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
         raise EventRejected("payload.sha256 must be 64 lowercase hex characters")
     size = p.get("bytes")
     if isinstance(size, bool) or not isinstance(size, int) or not 0 < size <= MAX_PHOTO_BYTES:
@@ -144,11 +167,8 @@ def validate_event(event: Any) -> str:
     if not isinstance(event, dict):
         raise EventRejected("an event must be a JSON object")
     event_id = event.get("event_id")
-    try:
-        if not isinstance(event_id, str) or str(uuid.UUID(event_id)) != event_id.lower():
-            raise ValueError
-    except ValueError:
-        raise EventRejected(f"event_id={event_id!r} must be a UUID string") from None
+    if not isinstance(event_id, str) or not _UUID.fullmatch(event_id):
+        raise EventRejected(f"event_id={event_id!r} must be a UUID string (8-4-4-4-12 hex digits)")
     kind = event.get("type")
     if kind not in EVENT_TYPES:
         raise EventRejected(f"type={kind!r} must be one of {list(EVENT_TYPES)}")

@@ -29,7 +29,7 @@ def device_secret(seed: int, device_id: str) -> str:
 
 def make_event(rng: random.Random, kind: str, device_time: datetime, cuenta: str = "") -> tuple[dict, bytes | None]:
     """One well-formed event of `kind` at `device_time` (device clock), and its photo bytes for `foto`."""
-    event_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    event_id = p.new_event_id(device_time, rng)
     photo = None
     if kind == "pago":
         payload = {"cuenta": cuenta or str(rng.randint(10_000, 99_999)),

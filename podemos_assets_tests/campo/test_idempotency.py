@@ -1,0 +1,84 @@
+"""The idempotency store and the event ids the app generates: the rules the endpoint's statuses rest on."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from podemos_assets.campo import protocol as p
+from podemos_assets.resources.idempotency import CONFLICT, DUPLICATE, IN_FLIGHT, NEW, IdempotencyStore
+
+
+@pytest.fixture
+def store(tmp_path):
+    return IdempotencyStore(tmp_path / "idem.sqlite")
+
+
+def outcomes(claims):
+    return [c.outcome for c in claims]
+
+
+def test_claims_are_new_then_in_flight_until_committed_then_duplicate(store):
+    a, b, c = (str(uuid.uuid4()) for _ in range(3))
+    assert outcomes(store.claim("lote-1", [(a, "h1"), (b, "h2")])) == [NEW, NEW]
+    # Another batch retries a and c while lote-1 has not landed: a is in flight (land it again).
+    assert outcomes(store.claim("lote-2", [(a, "h1"), (c, "h3")])) == [IN_FLIGHT, NEW]
+    store.commit("lote-1", [a, b])
+    assert outcomes(store.claim("lote-3", [(b, "h2"), (a, "h1"), (c, "h3")])) == [DUPLICATE, DUPLICATE, IN_FLIGHT]
+    # Same id, another payload: a conflict, whether the first one is committed or not.
+    assert outcomes(store.claim("lote-4", [(a, "otro"), (c, "otro")])) == [CONFLICT, CONFLICT]
+    assert store.counts() == {"eventos": 3, "confirmados": 2}
+
+
+def test_commit_marks_only_the_ids_it_is_given(store):
+    """A client that re-uses a batch id must not turn the earlier attempt's unlanded claims into
+    duplicates: a later resend of those events would be acknowledged and never stored."""
+    landed, never_landed = str(uuid.uuid4()), str(uuid.uuid4())
+    store.claim("lote", [(landed, "h"), (never_landed, "h")])
+    store.commit("lote", [landed])
+    assert outcomes(store.claim("otro", [(landed, "h"), (never_landed, "h")])) == [DUPLICATE, IN_FLIGHT]
+
+
+def test_the_store_survives_a_restart(tmp_path):
+    e = str(uuid.uuid4())
+    first = IdempotencyStore(tmp_path / "idem.sqlite")
+    first.claim("lote", [(e, "h")])
+    first.commit("lote", [e])
+    first.close()
+    assert outcomes(IdempotencyStore(tmp_path / "idem.sqlite").claim("otro", [(e, "h")])) == [DUPLICATE]
+
+
+def test_event_ids_are_uuid7_ordered_by_time_and_seedable():
+    t0 = datetime(2026, 11, 27, 10, tzinfo=timezone.utc)
+    ids = [p.new_event_id(t0 + timedelta(seconds=s)) for s in range(50)]
+    assert all(uuid.UUID(i).version == 7 and uuid.UUID(i).variant == uuid.RFC_4122 for i in ids)
+    assert ids == sorted(ids)  # neighbours in time are neighbours in the index
+    assert int(ids[0][:8] + ids[0][9:13], 16) == int(t0.timestamp() * 1000)
+    assert p.new_event_id(t0, random.Random(3)) == p.new_event_id(t0, random.Random(3))
+    assert len({p.new_event_id(t0) for _ in range(1000)}) == 1000  # same millisecond, still unique
+
+
+V4 = "3f2b8c1e-9d4a-4e7b-8a6f-1c2d3e4f5a6b"
+V7 = "019acb3e-1f00-7d8e-91b7-584a2265b1f5"
+
+
+@pytest.mark.parametrize("event_id, ok", [
+    (V4, True),
+    (V7, True),
+    (V4.upper(), True),
+    (V4 + "\n", False),
+    (V4.replace("-", ""), False),
+    ("no-es-un-uuid", False),
+    (12345, False),
+])
+def test_any_uuid_string_is_an_event_id_and_nothing_else(event_id, ok):
+    event = {"event_id": event_id, "type": "visita", "device_time": "2026-11-27T10:00:00-06:00",
+             "payload": {"grupo": "G1", "resultado": "PAGO"}}
+    if ok:
+        assert p.validate_event(event) == event_id
+    else:
+        with pytest.raises(p.EventRejected, match="event_id"):
+            p.validate_event(event)

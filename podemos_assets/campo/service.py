@@ -8,7 +8,6 @@ idempotency store is an index over the landing zone, updated after it.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import time
 import uuid
@@ -16,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
+
+import orjson
 
 from podemos_assets.campo import protocol as p
 from podemos_assets.campo.auth import AuthError, DeviceSecrets, verify
@@ -35,7 +36,7 @@ class CoreResponse:
     headers: dict[str, str] = field(default_factory=dict)
 
     def json_bytes(self) -> bytes:
-        return json.dumps(self.body, ensure_ascii=False).encode()
+        return orjson.dumps(self.body)
 
 
 def _error(status: int, message: str, **extra) -> CoreResponse:
@@ -94,8 +95,8 @@ class IngestCore:
     def _batch(self, device_id: str, body: bytes) -> CoreResponse:
         received = datetime.fromtimestamp(self.clock(), timezone.utc)
         try:
-            batch = json.loads(body)
-        except (ValueError, UnicodeDecodeError) as exc:
+            batch = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
             return _error(400, f"body is not JSON: {exc}")
         if not isinstance(batch, dict) or not isinstance(batch.get("events"), list):
             return _error(400, "body must be an object with an 'events' list")
@@ -160,17 +161,17 @@ class IngestCore:
                 continue  # already durable in an earlier landing file
             record = {**common, "status": result["status"], "reason": result.get("reason")}
             if result["status"] == REJECTED:
-                record["raw"] = json.dumps(event, ensure_ascii=False, sort_keys=True, default=str)
+                record["raw"] = p.canonical(event).decode()
                 record["event_id"] = result["event_id"] if isinstance(result["event_id"], str) else None
             else:
                 record.update(event_id=event["event_id"], type=event["type"], device_time=event["device_time"],
                               payload=event["payload"], payload_sha256=hashes[i])
-            lines.append(json.dumps(record, ensure_ascii=False, sort_keys=True))
+            lines.append(p.canonical(record))
         if lines:
             key = landing_key(received, batch["batch_id"])
             if self.lake.exists(key):  # a client re-used a batch id: never overwrite what was acknowledged
                 key = key.replace(".ndjson", f".{int(received.timestamp() * 1e6)}.ndjson")
-            self.lake.write_bytes(key, ("\n".join(lines) + "\n").encode())
+            self.lake.write_bytes(key, b"\n".join(lines) + b"\n")
         landed = [r["event_id"] for r in results if r["status"] == ACCEPTED]
         if landed:
             self.store.commit(batch["batch_id"], landed)

@@ -2,12 +2,11 @@
 silent (a dead phone, an officer who stopped syncing, a region without signal); each failing
 evaluation sends one alert listing them."""
 
-
 from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg
 
-from podemos_assets.campo import metrics, transform
+from podemos_assets.campo import metrics
 from podemos_assets.resources.alerts import AlertsResource
 from podemos_assets.resources.lake import LakeResource
 

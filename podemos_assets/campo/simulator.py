@@ -11,7 +11,6 @@ import hashlib
 import random
 import ssl
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path

@@ -26,21 +26,7 @@ from podemos_assets.campo import protocol as p  # noqa: E402
 from podemos_assets.campo.auth import write_secrets_file  # noqa: E402
 from podemos_assets.campo.server import serving_subprocess  # noqa: E402
 from podemos_assets.campo.simulator import device_secret, make_event, make_fleet, run_fleet  # noqa: E402
-
-
-def durable_write(folder: Path, name: str, data: bytes) -> None:
-    """The floor: the lake's fsync policy (temp file fsync, rename, directory fsync) with no service around it."""
-    tmp = folder / f"{name}.tmp"
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, folder / name)
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+from podemos_assets.resources.lake import LakeResource  # noqa: E402
 
 
 def children_cpu_seconds() -> float:
@@ -62,10 +48,12 @@ def own_cpu_seconds() -> float:
 
 
 def floor_rate(folder: Path, payloads: list[list[dict]]) -> float:
-    folder.mkdir()
+    """The floor: a bare loop through the lake's own durable write (temp file fsync, rename, directory
+    fsync), the call the service makes before it acknowledges, with no service around it."""
+    lake = LakeResource(url=folder.as_uri())
     t0 = time.perf_counter()
     for i, evs in enumerate(payloads):
-        durable_write(folder, f"{i}.ndjson", b"\n".join(p.canonical(e) for e in evs) + b"\n")
+        lake.write_bytes(f"{i}.ndjson", b"\n".join(p.canonical(e) for e in evs) + b"\n")
     return sum(map(len, payloads)) / (time.perf_counter() - t0)
 
 
@@ -88,17 +76,18 @@ def throughput(work: Path, batches: int, clients: int) -> dict[str, float]:
     # Bodies are encoded before the clock starts, as a device has its batch ready when it connects: the
     # figure is the service's, not the load generator's JSON encoder (they share the machine's 2 cores).
     sent_at = datetime.now(timezone.utc).isoformat()
-    queue = [(devices[i % clients], p.canonical({"batch_id": str(uuid.uuid4()), "device_id": devices[i % clients],
-                                                "sent_at": sent_at, "events": evs}), len(evs))
-             for i, evs in enumerate(payloads)]
+    bodies: dict[str, list[tuple[bytes, int]]] = {d: [] for d in devices}
+    for i, evs in enumerate(payloads):
+        device = devices[i % clients]
+        bodies[device].append((p.canonical({"batch_id": str(uuid.uuid4()), "device_id": device,
+                                            "sent_at": sent_at, "events": evs}), len(evs)))
 
     async def send_all(url: str) -> float:
         tls = ssl.create_default_context()
 
         async def client(device: str) -> None:
-            mine = [q for q in queue if q[0] == device]
             async with httpx.AsyncClient(base_url=url, timeout=60, verify=tls) as http:
-                for _, body, n in mine:
+                for body, n in bodies[device]:
                     while True:
                         ts = f"{time.time():.3f}"
                         r = await http.post("/v1/batches", content=body, headers={

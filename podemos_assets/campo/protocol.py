@@ -49,6 +49,9 @@ def photo_key(sha256: str) -> str:
     return f"landing/campo/fotos/{sha256}"
 
 
+_RANDOM = random.SystemRandom()
+
+
 def new_event_id(at: datetime | None = None, rng: random.Random | None = None) -> str:
     """A time-ordered event id (UUIDv7, RFC 9562): 48 bits of Unix milliseconds, then random bits.
 
@@ -59,9 +62,6 @@ def new_event_id(at: datetime | None = None, rng: random.Random | None = None) -
     bits = (rng or _RANDOM).getrandbits(74)
     value = (ms & (2**48 - 1)) << 80 | 0x7 << 76 | (bits >> 62) << 64 | 0b10 << 62 | bits & (2**62 - 1)
     return str(uuid.UUID(int=value))
-
-
-_RANDOM = random.SystemRandom()
 
 
 def sign(secret: bytes, device_id: str, timestamp: str, method: str, path: str, body: bytes) -> str:

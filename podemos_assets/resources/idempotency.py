@@ -60,18 +60,18 @@ class IdempotencyStore:
         return conn
 
     def claim(self, batch_id: str, events: list[tuple[str, str]]) -> list[Claim]:
-        """Claim (event_id, hash) pairs for a batch, atomically against concurrent batches.
+        """Claim (event_id, hash) pairs for a batch, atomically against concurrent batches; one Claim per
+        pair, in order. The ids must be distinct (the service settles repeats inside a batch itself).
 
         An id claimed by a batch that has not landed yet is IN_FLIGHT: the caller writes it again
         (landing may then hold it twice, and the curated asset keeps one), because that other batch may
         still fail, and an event acknowledged as a duplicate of something never landed would be lost.
         """
         conn = self._conn()
-        out: list[Claim] = []
         with self._write_lock:
-            return self._claim(conn, batch_id, events, out)
+            return self._claim(conn, batch_id, events)
 
-    def _claim(self, conn, batch_id, events, out: list[Claim]) -> list[Claim]:
+    def _claim(self, conn, batch_id, events) -> list[Claim]:
         # Set-wise, not row by row: one insert of the whole batch, then a lookup of the ids that were
         # already there. The write lock and IMMEDIATE transaction keep the two consistent.
         conn.execute("BEGIN IMMEDIATE")
@@ -94,14 +94,16 @@ class IdempotencyStore:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        for event_id, h in events:
+
+        def outcome(event_id: str, h: str) -> str:
             if event_id in inserted:
-                out.append(Claim(event_id, NEW))
-            elif seen[event_id][0] != h:
-                out.append(Claim(event_id, CONFLICT))
-            else:
-                out.append(Claim(event_id, DUPLICATE if seen[event_id][1] else IN_FLIGHT))
-        return out
+                return NEW
+            stored_hash, committed = seen[event_id]
+            if stored_hash != h:
+                return CONFLICT
+            return DUPLICATE if committed else IN_FLIGHT
+
+        return [Claim(e, outcome(e, h)) for e, h in events]
 
     def commit(self, batch_id: str, event_ids: list[str]) -> None:
         """The batch's landing file is durable: its claims are now final duplicates for later batches."""

@@ -30,6 +30,7 @@ class Settings:
     outbox_url: str
     alerts_url: str
     dagster_home: Path
+    automation_on: bool = True  # PODEMOS_AUTOMATION=pausada stops every schedule and sensor by default
 
     @property
     def warehouse_path(self) -> Path | None:
@@ -79,6 +80,10 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             f"(columns id,nombre,estado,zona_horaria,url,url_env; see {DEFAULT_BRANCH_REGISTRY.name})."
         )
     dagster_home = Path(env.get("DAGSTER_HOME") or home / "dagster_home").expanduser().resolve()
+    automation = (env.get("PODEMOS_AUTOMATION") or "activa").strip().lower()
+    if automation not in ("activa", "pausada"):
+        raise ConfigError(f"PODEMOS_AUTOMATION={automation!r}: expected 'activa' (default) or 'pausada' "
+                          "(every schedule and sensor starts stopped; see README, 'Automation').")
     return Settings(
         home=home,
         lake_url=lake_url,
@@ -88,4 +93,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         outbox_url=outbox_url,
         alerts_url=alerts_url,
         dagster_home=dagster_home,
+        automation_on=automation == "activa",
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from podemos_assets import campo, gobierno, pagos, regulatorio, sucursales
+from podemos_assets.automation import automation_sensor
 from podemos_assets.config import load_settings
 from podemos_assets.resources import build_resources
 
@@ -13,7 +14,7 @@ def build_definitions(settings=None) -> dg.Definitions:
     settings = settings or load_settings()
     merged = dg.Definitions.merge(sucursales.defs, pagos.defs, campo.defs, regulatorio.defs, gobierno.defs)
     return gobierno.apply_group_policies(
-        dg.Definitions.merge(merged, dg.Definitions(resources=build_resources(settings)))
+        dg.Definitions.merge(merged, dg.Definitions(sensors=[automation_sensor()], resources=build_resources(settings)))
     )
 
 

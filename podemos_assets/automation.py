@@ -1,0 +1,41 @@
+"""The platform's automation switch and its one declarative-automation sensor.
+
+Every schedule and sensor of every capability takes its default status from here, so one setting
+pauses the whole night (`PODEMOS_AUTOMATION=pausada`, e.g. during a migration) and everything else is
+on by default in the code location. Assets that run "after what they read" carry an
+`automation_condition`; `automatizacion_podemos` evaluates them all (as Dagster's own platform does).
+Time-dependent sensors ask the `clock` resource for "now", never the system clock, so a simulated night
+(`podemos demo`, the week test) evaluates the very same definitions at simulated times.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from podemos_assets.config import load_settings
+
+SENSOR_NAME = "automatizacion_podemos"
+
+
+def automation_on() -> bool:
+    return load_settings().automation_on
+
+
+def sensor_status() -> dg.DefaultSensorStatus:
+    return dg.DefaultSensorStatus.RUNNING if automation_on() else dg.DefaultSensorStatus.STOPPED
+
+
+def schedule_status() -> dg.DefaultScheduleStatus:
+    return dg.DefaultScheduleStatus.RUNNING if automation_on() else dg.DefaultScheduleStatus.STOPPED
+
+
+def automation_sensor() -> dg.AutomationConditionSensorDefinition:
+    """One sensor over the whole graph: evaluates every asset's `automation_condition` each tick."""
+    return dg.AutomationConditionSensorDefinition(
+        SENSOR_NAME,
+        target=dg.AssetSelection.all(),
+        default_status=sensor_status(),
+        minimum_interval_seconds=60,
+        emit_backfills=True,  # a request over many partitions becomes one backfill, chunked by its BackfillPolicy
+        description="Evaluates the automation condition of every asset (after what it reads, at its cron time)",
+    )

@@ -39,3 +39,25 @@ def automation_sensor() -> dg.AutomationConditionSensorDefinition:
         emit_backfills=True,  # a request over many partitions becomes one backfill, chunked by its BackfillPolicy
         description="Evaluates the automation condition of every asset (after what it reads, at its cron time)",
     )
+
+
+def after_upstream() -> dg.AutomationCondition:
+    """Run a partition again whenever something it reads changed, once none of its inputs is being written.
+
+    Dagster's `eager()` minus two guards, on purpose: it waits for *missing* inputs (one offline branch
+    would hold the whole warehouse back; the catch-up updates the inputs later and this fires again), and it
+    looks only at the latest time window (a branch-day settled weeks later must reach the warehouse too).
+    """
+    return (
+        dg.AutomationCondition.any_deps_updated().since_last_handled()
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+    ).with_label("after_upstream")
+
+
+def daily_at(cron: str, timezone: str = "America/Mexico_City") -> dg.AutomationCondition:
+    """Once per cron tick (a wall-clock time that matters), whatever the inputs did."""
+    return (
+        dg.AutomationCondition.cron_tick_passed(cron, timezone).since_last_handled()
+        & ~dg.AutomationCondition.in_progress()
+    ).with_label(f"daily_at({cron} {timezone})")

@@ -13,6 +13,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
+from podemos_assets.automation import after_upstream
 from podemos_assets.pagos.partitions import DIARIO, UNA_CORRIDA, window_vars
 from podemos_assets.resources import WAREHOUSE_POOL, WarehouseResource
 from podemos_assets.resources.dbt import DBT_DIR, parse_project
@@ -28,6 +29,9 @@ WHOLE = "resumen_mensual_sucursal historial_pagos_cliente"
 class PagosTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return "pagos" if dbt_resource_props["resource_type"] == "model" else super().get_group_name(dbt_resource_props)
+
+    def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
+        return after_upstream() if dbt_resource_props["resource_type"] == "model" else None
 
     def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
         return {**super().get_tags(dbt_resource_props), "podemos/audience": "analistas"}

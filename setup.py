@@ -29,6 +29,7 @@ setup(
         "uvicorn",
         "httpx",
         "orjson",  # the ingestion endpoint's JSON: the stdlib codec was its largest cost per event
+        "msgspec",  # the field-ingestion wire contract: compiled typed decoding and validation, JSON Schema
         "openpyxl",
         "openlineage-python",  # the catalog export is validated against its model
         "tzdata",

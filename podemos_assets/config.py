@@ -31,6 +31,7 @@ class Settings:
     alerts_url: str
     dagster_home: Path
     automation_on: bool = True  # PODEMOS_AUTOMATION=pausada stops every schedule and sensor by default
+    campo_store_url: str = ""  # field ingestion's idempotency store: sqlite:///path or dynamodb://eventos/firmas
 
     @property
     def warehouse_path(self) -> Path | None:
@@ -94,4 +95,6 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         alerts_url=alerts_url,
         dagster_home=dagster_home,
         automation_on=automation == "activa",
+        campo_store_url=_url("PODEMOS_CAMPO_STORE_URL", env["PODEMOS_CAMPO_STORE_URL"], ("sqlite", "dynamodb"))
+        if env.get("PODEMOS_CAMPO_STORE_URL") else "",
     )

@@ -1,5 +1,11 @@
-"""The ASGI app (Starlette) around the handler core, with load shedding: past `max_in_flight`
-concurrent requests the service answers 429 with Retry-After instead of queueing without bound."""
+"""The ASGI app (Starlette) around the handler core, with fair admission.
+
+A request first reads its whole body under a deadline (a slow or idle client holds no slot while it
+dawdles, and is answered 408), then takes one of `max_in_flight` slots (past that: 429 with
+Retry-After, load shedding, not an unbounded queue), then the core authenticates it before any
+decoding and applies the per-device limit. The slots are sized to what the server can drain within
+a couple of seconds, not to the worker threads: a slot is cheap (a body in memory waiting its turn).
+"""
 
 from __future__ import annotations
 
@@ -14,20 +20,31 @@ from starlette.routing import Route
 
 from podemos_assets.campo import protocol as p
 from podemos_assets.campo.auth import DeviceSecrets
-from podemos_assets.campo.service import CoreResponse, IngestCore, too_large
+from podemos_assets.campo.service import CoreResponse, IngestCore, overloaded, too_large
 from podemos_assets.config import Settings
-from podemos_assets.resources.idempotency import IdempotencyStore
+from podemos_assets.resources.idempotency import open_store
 from podemos_assets.resources.lake import LakeResource
 
-DEFAULT_MAX_IN_FLIGHT = 16  # requests admitted at once; beyond that a quick 429 beats a long queue
+DEFAULT_MAX_IN_FLIGHT = 512  # bodies admitted at once (<= 512 MiB worst case, ~10 KiB typical); each
+# waits for a worker for at most a few hundred ms at full load; beyond that a quick 429 beats a long queue
+BODY_TIMEOUT_S = 10.0  # the whole body must arrive within this (a 1 MiB batch on 2G takes ~5 s)
 DEFAULT_WORKERS = 4  # threads running the core: fsync releases the GIL, but JSON parsing does not, and
 # dozens of threads parsing at once starve the event loop (every response then waits for the GIL)
 
 
-def build_core(settings: Settings, environ=None) -> IngestCore:
-    """The core on the configured lake, an idempotency store under PODEMOS_HOME and the device secrets."""
-    store = IdempotencyStore(Path(settings.home) / "campo" / "idempotencia.sqlite")
-    return IngestCore(LakeResource(url=settings.lake_url), store, DeviceSecrets.from_environment(settings.home, environ))
+def store_url(settings: Settings, default: str = "sqlite") -> str:
+    """PODEMOS_CAMPO_STORE_URL, else SQLite under PODEMOS_HOME (`default="dynamodb"`: the AWS tables)."""
+    if settings.campo_store_url:
+        return settings.campo_store_url
+    if default == "dynamodb":
+        return "dynamodb://campo_eventos/campo_firmas"
+    return f"sqlite://{Path(settings.home) / 'campo' / 'idempotencia.sqlite'}"
+
+
+def build_core(settings: Settings, environ=None, default_store: str = "sqlite") -> IngestCore:
+    """The core on the configured lake, the configured idempotency store and the device secrets."""
+    return IngestCore(LakeResource(url=settings.lake_url), open_store(store_url(settings, default_store)),
+                      DeviceSecrets.from_environment(settings.home, environ))
 
 
 def _to_response(r: CoreResponse) -> Response:
@@ -35,7 +52,7 @@ def _to_response(r: CoreResponse) -> Response:
 
 
 def create_app(core: IngestCore, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT, retry_after_s: int = 1,
-               workers: int = DEFAULT_WORKERS) -> Starlette:
+               workers: int = DEFAULT_WORKERS, body_timeout_s: float = BODY_TIMEOUT_S) -> Starlette:
     limiter = anyio.CapacityLimiter(workers)
     in_flight = 0  # one event loop: the check and the increment below cannot interleave
 
@@ -45,23 +62,26 @@ def create_app(core: IngestCore, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT, ret
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
             return _to_response(too_large(int(declared), limit))  # refuse before reading the body
-        if in_flight >= max_in_flight:
-            return Response(
-                b'{"error": "overloaded: retry after the delay in Retry-After"}', status_code=429,
-                headers={"Retry-After": str(retry_after_s)}, media_type="application/json",
-            )
-        in_flight += 1
+        body = bytearray()
         try:
-            body = bytearray()
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > limit:  # chunked upload without Content-Length
-                    return _to_response(too_large(len(body), limit))
-            result = await anyio.to_thread.run_sync(core.handle, request.method, request.url.path,
-                                                    dict(request.headers), bytes(body), limiter=limiter)
-            return _to_response(result)
+            with anyio.fail_after(body_timeout_s):  # before any slot: a slow client only costs itself
+                async for chunk in request.stream():
+                    body += chunk
+                    if len(body) > limit:  # chunked upload without Content-Length
+                        return _to_response(too_large(len(body), limit))
+        except TimeoutError:
+            return Response(b'{"error": "request body not received in time"}', status_code=408,
+                            media_type="application/json", headers={"Connection": "close"})
         except ClientDisconnect:  # the device hung up mid-upload: nothing was processed, it will retry
             return Response(status_code=499)
+        if in_flight >= max_in_flight:
+            return _to_response(overloaded("the server is at capacity", retry_after_s))
+        in_flight += 1
+        try:
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]}
+            result = await anyio.to_thread.run_sync(core.handle, request.method, request.url.path,
+                                                    headers, bytes(body), limiter=limiter)
+            return _to_response(result)
         finally:
             in_flight -= 1
 

@@ -5,6 +5,8 @@ per-type tables and the quarantine) and their monitoring metrics."""
 from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg
+import pandas as pd
+import pandera.errors
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -50,8 +52,35 @@ def _specs() -> list[dg.AssetSpec]:
     return specs
 
 
+def _schema_check_specs() -> list[dg.AssetCheckSpec]:
+    """Each curated table (and the quarantine) carries its pandera schema as a blocking check: a day whose
+    stored files break their schema stops the run before metricas_campo reads it."""
+    assets = [*ASSET_OF_TABLE.values(), QUARANTINE]
+    return [dg.AssetCheckSpec("esquema_pandera", asset=a, blocking=True,
+                              description="The partition's stored Parquet validates against its pandera model")
+            for a in assets]
+
+
+def schema_check(lake: LakeResource, asset_key: dg.AssetKey, model, keys: list[str]) -> dg.AssetCheckResult:
+    """Validate the stored files of the run's days against `model`; the failure names table and check."""
+    failures: dict[str, str] = {}
+    rows = 0
+    for key in keys:
+        table = lake.read_parquet(key)
+        rows += table.num_rows
+        try:
+            model.validate(table.to_pandas(types_mapper=pd.ArrowDtype), lazy=True)
+        except pandera.errors.SchemaErrors as exc:
+            cases = exc.failure_cases
+            failures[key] = "; ".join(sorted({f"{c} failed {k}" for c, k in zip(cases["column"], cases["check"])}))
+    return dg.AssetCheckResult(asset_key=asset_key, check_name="esquema_pandera", passed=not failures,
+                               severity=dg.AssetCheckSeverity.ERROR,
+                               metadata={"files": len(keys), "rows": rows, "failures": failures})
+
+
 @dg.multi_asset(
     specs=_specs(),
+    check_specs=_schema_check_specs(),
     partitions_def=event_days,
     backfill_policy=dg.BackfillPolicy.single_run(),  # a catch-up of many days is one run, one landing scan
     can_subset=False,
@@ -85,6 +114,11 @@ def eventos_campo(context: dg.AssetExecutionContext, lake: LakeResource):
                            for k, v in metrics.percentiles(receipt_to_processed).items()})
         yield dg.MaterializeResult(asset_key=ASSET_OF_TABLE[name], metadata=meta)
     yield dg.MaterializeResult(asset_key=QUARANTINE, metadata={**common, "dagster/row_count": quarantined})
+    keys = [day.isoformat() for day in days]
+    for name, model in TABLES.items():
+        yield schema_check(lake, dg.AssetKey(ASSET_OF_TABLE[name]), model,
+                           [transform.curated_key(name, k) for k in keys])
+    yield schema_check(lake, QUARANTINE, CuarentenaCampo, [transform.quarantine_key(k) for k in keys])
 
 
 @dg.asset(
@@ -95,11 +129,13 @@ def eventos_campo(context: dg.AssetExecutionContext, lake: LakeResource):
     kinds={"parquet"},
     tags=analyst_facing(),
     metadata={**schema_metadata(MetricasCampo), **report_files("lake", "curated/campo/metricas/")},
+    check_specs=[dg.AssetCheckSpec("esquema_pandera", asset="metricas_campo", blocking=True,
+                                   description="The partition's stored Parquet validates against its pandera model")],
     description="Field-ingestion monitoring per event day: events and quarantine rate in total, per region and "
                 "per device, and the latency from corrected event time to server receipt (p50/p95/p99); "
                 "receipt -> processed latency is in the eventos_campo materialization metadata.",
 )
-def metricas_campo(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.MaterializeResult:
+def metricas_campo(context: dg.AssetExecutionContext, lake: LakeResource):
     rows = 0
     worst_p99 = 0.0
     for key in sorted(context.partition_keys):
@@ -111,7 +147,9 @@ def metricas_campo(context: dg.AssetExecutionContext, lake: LakeResource) -> dg.
         total = table.filter(pc.equal(table["dimension"], "total"))
         if total.num_rows and total["latencia_p99_s"][0].as_py() is not None:
             worst_p99 = max(worst_p99, total["latencia_p99_s"][0].as_py())
-    return dg.MaterializeResult(metadata={"dagster/row_count": rows, "event_to_receipt_p99_s_worst_day": worst_p99})
+    yield dg.MaterializeResult(metadata={"dagster/row_count": rows, "event_to_receipt_p99_s_worst_day": worst_p99})
+    yield schema_check(lake, dg.AssetKey("metricas_campo"), MetricasCampo,
+                       [transform.curated_key("metricas", k) for k in sorted(context.partition_keys)])
 
 
 def read_table(lake: LakeResource, key: str, model) -> pa.Table:

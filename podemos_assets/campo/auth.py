@@ -9,6 +9,8 @@ from __future__ import annotations
 import hmac
 import json
 import os
+import re
+import secrets as _random
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,10 +26,36 @@ class AuthError(Exception):
     """The request is not from a known device, or is stale, replayed or badly signed (HTTP 401)."""
 
 
+class WeakSecret(ValueError):
+    """A device was provisioned with a secret shorter than 32 random bytes (names the devices, never a secret)."""
+
+
+MIN_SECRET_BYTES = 32
+
+
+def secret_is_strong(secret: object) -> bool:
+    """At least 32 bytes of key material, written as hex (64+ characters) or base64url (43+)."""
+    if not isinstance(secret, str):
+        return False
+    if re.fullmatch(r"[0-9a-fA-F]+", secret):
+        return len(secret) >= 2 * MIN_SECRET_BYTES and len(set(secret.lower())) >= 8
+    return bool(re.fullmatch(r"[A-Za-z0-9_=-]+", secret)) and len(secret) >= 43 and len(set(secret)) >= 16
+
+
+def new_device_secret() -> str:
+    """A fresh device secret: 32 random bytes, hex."""
+    return _random.token_hex(MIN_SECRET_BYTES)
+
+
 class DeviceSecrets:
-    """device_id -> shared secret. Loaded from the environment; never printed."""
+    """device_id -> shared secret. Loaded from the environment; never printed. Refuses weak secrets."""
 
     def __init__(self, secrets: Mapping[str, str]):
+        weak = sorted(k for k, v in secrets.items() if not secret_is_strong(v))
+        if weak:
+            raise WeakSecret(f"{len(weak)} device(s) have a secret shorter than {MIN_SECRET_BYTES} random bytes "
+                             f"(64 hex or 43 base64url characters): {weak[:20]}; provision new ones "
+                             "(auth.new_device_secret)")
         self._secrets = {k: v.encode() for k, v in secrets.items()}
 
     def __repr__(self) -> str:
@@ -64,6 +92,14 @@ def write_secrets_file(path: Path, secrets: Mapping[str, str]) -> Path:
     return path
 
 
+_DEVICE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")
+_TIMESTAMP = re.compile(r"[0-9]{1,11}(\.[0-9]{1,6})?")  # finite Unix seconds: no nan, inf, exponent, sign
+_SIGNATURE = re.compile(r"[0-9a-f]{64}")
+AUTH_FAILED = ("authentication failed: sign x-device-id, x-timestamp (Unix seconds within "
+               f"{SIGNATURE_WINDOW_S} s of x-server-time), method, path and body with the device secret, "
+               "once per attempt")
+
+
 def verify(
     secrets: DeviceSecrets,
     headers: Mapping[str, str],
@@ -73,26 +109,24 @@ def verify(
     first_use,
     now: float | None = None,
 ) -> str:
-    """Return the authenticated device id or raise `AuthError` (reasons are safe to show the device)."""
+    """Return the authenticated device id or raise `AuthError`.
+
+    Every failure gives the same text (an unknown device is not told apart from a bad signature, which
+    would let anyone enumerate devices). Header values are checked for their exact form before any
+    comparison: `hmac.compare_digest` raises on non-ASCII text, and `float()` takes "nan" and "inf".
+    The signature is remembered until its timestamp stops being fresh, so no replay can outlive it."""
     device_id = headers.get("x-device-id", "")
     timestamp = headers.get("x-timestamp", "")
     signature = headers.get("x-signature", "")
-    secret = secrets.get(device_id)
-    if secret is None:
-        raise AuthError(f"unknown device {device_id!r}: register it and provision its secret")
-    try:
-        ts = float(timestamp)
-    except ValueError:
-        raise AuthError("x-timestamp must be Unix seconds") from None
+    if not (_DEVICE_ID.fullmatch(device_id) and _TIMESTAMP.fullmatch(timestamp) and _SIGNATURE.fullmatch(signature)):
+        raise AuthError(AUTH_FAILED)
     now = time.time() if now is None else now
-    if abs(now - ts) > SIGNATURE_WINDOW_S:
-        raise AuthError(
-            f"x-timestamp is {now - ts:+.0f} s from the server clock (window ±{SIGNATURE_WINDOW_S} s): "
-            "re-sign with the time in x-server-time"
-        )
-    expected = sign(secret, device_id, timestamp, method, path, body)
-    if not hmac.compare_digest(expected, signature):
-        raise AuthError("bad signature: sign device_id, timestamp, method, path and body with the device secret")
-    if not first_use(signature, 2 * SIGNATURE_WINDOW_S):
-        raise AuthError("replayed request: this signature was already used; sign each attempt anew")
+    ts = float(timestamp)
+    secret = secrets.get(device_id)
+    # The signature is computed even for an unknown device: the same work, the same answer.
+    expected = sign(secret or b"\0" * 32, device_id, timestamp, method, path, body)
+    if not (hmac.compare_digest(expected, signature) and secret is not None and abs(now - ts) <= SIGNATURE_WINDOW_S):
+        raise AuthError(AUTH_FAILED)
+    if not first_use(signature, ts + SIGNATURE_WINDOW_S + 1, now):
+        raise AuthError(AUTH_FAILED)
     return device_id

@@ -1,13 +1,16 @@
 """AWS Lambda entry point behind API Gateway (REST v1 or HTTP v2 payloads), around the same core.
 
 Deploy with handler `podemos_assets.campo.lambda_handler.handler`; API Gateway's own throttling gives
-the 429s. In production the lake is S3 (`PODEMOS_LAKE_URL=s3://...`) and the idempotency store is
-DynamoDB (docs/campo.md); the embedded SQLite store is for local use.
+the 429s. The idempotency and replay store is DynamoDB by default here (`PODEMOS_CAMPO_STORE_URL`,
+default `dynamodb://campo_eventos/campo_firmas`): each container has its own disk, so an SQLite store
+would give each one its own idempotency and replay guard. The lake is S3 (`PODEMOS_LAKE_URL=s3://...`),
+where landing objects are created with a conditional PUT (`If-None-Match: *`).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 
 from podemos_assets.campo.service import IngestCore
 
@@ -20,7 +23,7 @@ def _default_core() -> IngestCore:
         from podemos_assets.campo.app import build_core
         from podemos_assets.config import load_settings
 
-        _core = build_core(load_settings())
+        _core = build_core(load_settings(), default_store="dynamodb")
     return _core
 
 
@@ -29,8 +32,12 @@ def handle_event(core: IngestCore, event: dict) -> dict:
     method = event.get("httpMethod") or event.get("requestContext", {}).get("http", {}).get("method", "GET")
     path = event.get("rawPath") or event.get("path") or "/"
     body = event.get("body") or ""
-    raw = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode("utf-8")
-    result = core.handle(method.upper(), path, event.get("headers") or {}, raw)
+    try:
+        raw = base64.b64decode(body, validate=True) if event.get("isBase64Encoded") else body.encode("utf-8")
+    except (binascii.Error, UnicodeEncodeError):
+        return {"statusCode": 400, "headers": {"content-type": "application/json"},
+                "body": '{"error": "body is not valid base64/UTF-8"}', "isBase64Encoded": False}
+    result = core.handle(str(method).upper(), str(path), event.get("headers") or {}, raw)
     return {
         "statusCode": result.status,
         "headers": {"content-type": "application/json", **result.headers},

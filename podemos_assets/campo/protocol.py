@@ -1,6 +1,12 @@
-"""The wire protocol between the field app and the ingestion service: limits, signing, event validation.
+"""The wire contract between the field app and the ingestion service: typed msgspec structs (types,
+bounds, canonical forms), limits, signing, and the reasons given for a refusal.
 
-Shared by the server (which enforces it) and the device SDK (which follows it), so the two never drift.
+Shared by the server (which enforces it), the landing-zone reader (which re-checks what it finds) and
+the device SDK (which follows it), so they never drift. `contrato_campo.schema.json` beside the SDK is
+generated from these structs (`python -m podemos_assets.campo.protocol > ...`; a test keeps it equal).
+
+Reasons name the field and the rule, never the value: a refused value may be a CURP, a phone number or
+exact GPS, and reasons reach responses, logs and the quarantine's public `motivo` column.
 """
 
 from __future__ import annotations
@@ -11,21 +17,30 @@ import random
 import re
 import time
 import uuid
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Annotated, Literal, Union
+from zoneinfo import ZoneInfo
 
-import orjson
+import msgspec
+from msgspec import Meta, Raw, Struct
+
+from podemos_assets.config import GO_LIVE
 
 MAX_EVENTS = 500
 MAX_BODY_BYTES = 1024 * 1024  # 1 MiB
 MAX_PHOTO_BYTES = 8 * 1024 * 1024
 SIGNATURE_WINDOW_S = 300  # a signed request is valid this long around the server's clock
+MAX_CLOCK_OFFSET = timedelta(days=7)  # sent_at (device clock) may be this far from the server's clock
+MAX_BACKLOG = timedelta(days=35)  # an event may be queued this long before its batch is sent
+FUTURE_TOLERANCE = timedelta(minutes=5)  # device_time after sent_at (same clock) by at most this
+GO_LIVE_DAY = date.fromisoformat(GO_LIVE)
+MX = ZoneInfo("America/Mexico_City")
 
 HEADER_DEVICE = "x-device-id"
 HEADER_TIMESTAMP = "x-timestamp"
 HEADER_SIGNATURE = "x-signature"
-HEADER_SERVER_TIME = "x-server-time"  # sent on 401 so a device with a wrong clock can re-sign
+HEADER_SERVER_TIME = "x-server-time"  # sent on every 401 so a device with a wrong clock can re-sign
 
 EVENT_TYPES = ("pago", "geolocalizacion", "foto", "visita")
 PAYMENT_METHODS = ("EFECTIVO", "TRANSFERENCIA", "TARJETA")
@@ -36,12 +51,194 @@ LAT_RANGE = (14.3, 32.8)
 LON_RANGE = (-118.5, -86.5)
 MAX_AMOUNT = Decimal("1000000.00")
 
-_SHA256 = re.compile(r"[0-9a-f]{64}")
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+# Canonical forms. Length bounds sit beside each pattern: msgspec searches patterns with `re.search`,
+# where `$` also matches before a trailing newline; an exact length shuts that out.
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+SHA256_PATTERN = r"^[0-9a-f]{64}$"
+# "350.00": ASCII digits only (Decimal() also takes " 350.00 ", "1_000.00" and Arabic-Indic digits).
+AMOUNT_PATTERN = r"^(0|[1-9][0-9]{0,6})(\.[0-9]{1,2})?$"
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"  # ids: accounts, groups, clients, devices
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"  # names (regions with accents and spaces): no control characters
+
+Uuid = Annotated[str, Meta(min_length=36, max_length=36, pattern=UUID_PATTERN,
+                           description="A UUID in canonical form: lower-case hex, 8-4-4-4-12")]
+Sha256 = Annotated[str, Meta(min_length=64, max_length=64, pattern=SHA256_PATTERN)]
+Code = Annotated[str, Meta(min_length=1, max_length=64, pattern=CODE_PATTERN)]
+Text = Annotated[str, Meta(max_length=64, pattern=TEXT_PATTERN)]
+Amount = Annotated[str, Meta(min_length=1, max_length=10, pattern=AMOUNT_PATTERN,
+                             description="MXN as an exact decimal string, > 0, at most 2 decimals, <= 1000000.00")]
+Time = Annotated[datetime, Meta(tz=True, description="RFC 3339 with a UTC offset, e.g. 2026-11-27T10:15:00-06:00")]
+
+
+class Pago(Struct, forbid_unknown_fields=True):
+    cuenta: Code
+    monto: Amount
+    metodo: Literal["EFECTIVO", "TRANSFERENCIA", "TARJETA"]
+
+
+class Geolocalizacion(Struct, forbid_unknown_fields=True):
+    lat: Annotated[float, Meta(ge=LAT_RANGE[0], le=LAT_RANGE[1])]
+    lon: Annotated[float, Meta(ge=LON_RANGE[0], le=LON_RANGE[1])]
+    precision_m: Annotated[float, Meta(ge=0.0, le=10_000.0)]
+
+
+class Foto(Struct, forbid_unknown_fields=True):
+    sha256: Sha256
+    bytes: Annotated[int, Meta(ge=1, le=MAX_PHOTO_BYTES)]
+    mime: Literal["image/jpeg", "image/png", "image/webp"]
+    object_key: Annotated[str, Meta(max_length=128, description="landing/campo/fotos/{sha256}")]
+
+
+class Visita(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    resultado: Literal["PAGO", "PROMESA_PAGO", "AUSENTE", "RECHAZO", "OTRO"]
+    grupo: Code | None = None
+    cliente: Code | None = None
+
+
+class _Event(Struct, forbid_unknown_fields=True, tag_field="type"):
+    event_id: Uuid
+    device_time: Time
+
+
+class EventoPago(_Event, tag="pago"):
+    payload: Pago
+
+
+class EventoGeolocalizacion(_Event, tag="geolocalizacion"):
+    payload: Geolocalizacion
+
+
+class EventoFoto(_Event, tag="foto"):
+    payload: Foto
+
+
+class EventoVisita(_Event, tag="visita"):
+    payload: Visita
+
+
+Event = Union[EventoPago, EventoGeolocalizacion, EventoFoto, EventoVisita]
+
+
+class _BatchHead(Struct, forbid_unknown_fields=True, kw_only=True):
+    batch_id: Uuid
+    device_id: Code
+    sent_at: Time
+    asesor: Text = ""
+    sucursal: Text = ""
+    region: Text = ""
+
+
+class BatchEnvelope(_BatchHead, kw_only=True):
+    """What the server decodes first: the batch fields typed, each event kept as raw JSON so that a bad
+    event gets its own reason while the rest of the batch is processed."""
+
+    events: list[Raw]
+
+
+class Batch(_BatchHead, kw_only=True):
+    """The batch as the contract (and the published JSON Schema) describes it."""
+
+    events: Annotated[list[Event], Meta(max_length=MAX_EVENTS)]
+
+
+EVENT_DECODER = msgspec.json.Decoder(Event)
+ENVELOPE_DECODER = msgspec.json.Decoder(BatchEnvelope)
+ENCODER = msgspec.json.Encoder()
 
 
 class EventRejected(ValueError):
-    """One event of a batch is malformed; the message is the reason sent back to the device."""
+    """One event (or batch field) breaks the contract; the message names field and rule, never the value."""
+
+
+# --- reasons -------------------------------------------------------------------------------------------
+_AT = re.compile(r"^(?P<rule>.*) - at `(?P<path>\$[A-Za-z0-9_.\[\]]*)`$", re.DOTALL)
+_SAFE_RULE = re.compile(r"^[A-Za-z0-9 `<>=.,_()-]*$")
+
+
+def reason(exc: Exception, prefix: str = "") -> str:
+    """A msgspec error as a reason: the field's path and the rule broken, with any echoed value removed
+    (msgspec quotes the offending value for enums and tags, and the name of an unknown field)."""
+    if isinstance(exc, RecursionError):
+        return "JSON nested deeper than the contract allows"
+    message = str(exc)
+    m = _AT.match(message)
+    rule, path = (m["rule"], m["path"]) if m else (message, "$")
+    if rule.startswith(("Invalid enum value", "Invalid value")):
+        rule = "is not one of the values the contract allows"
+    elif rule.startswith("Object contains unknown field"):
+        rule = "contains a field the contract does not define"
+    elif "matching regex" in rule:
+        rule = rule.split(" matching regex", 1)[0] + " in the contract's canonical form"
+    elif rule.startswith("JSON is malformed"):
+        rule = "is not valid JSON"
+    elif not _SAFE_RULE.match(rule):
+        rule = "breaks the contract"
+    path = path.replace("$.", prefix, 1) if path.startswith("$.") else (prefix.rstrip(".") or "body")
+    return f"{path}: {rule}"
+
+
+# --- checks a struct cannot express --------------------------------------------------------------------
+def check_batch_times(sent_at: datetime, received: datetime) -> None:
+    try:
+        off = sent_at - received
+    except OverflowError:
+        off = MAX_CLOCK_OFFSET * 2
+    if abs(off) > MAX_CLOCK_OFFSET:
+        raise EventRejected(f"sent_at: must be within {MAX_CLOCK_OFFSET.days} days of the server's clock")
+
+
+def corrected_time(device_time: datetime, sent_at: datetime, received: datetime) -> datetime:
+    """The event's time on the server's clock: device time minus the batch's clock offset (sent_at
+    against receipt; within a minute that is network latency, not skew), never after receipt."""
+    skew = sent_at - received
+    if abs(skew) <= SKEW_TOLERANCE:
+        skew = timedelta(0)
+    return min(device_time - skew, received)
+
+
+SKEW_TOLERANCE = timedelta(seconds=60)
+
+
+def check_event(event: Event, sent_at: datetime, received: datetime) -> None:
+    """Raise `EventRejected` for the bounds the struct cannot state (dates, the photo key)."""
+    try:
+        ahead = event.device_time - sent_at
+        day = corrected_time(event.device_time, sent_at, received).astimezone(MX).date()
+    except OverflowError:
+        raise EventRejected("device_time: outside the accepted window") from None
+    if ahead > FUTURE_TOLERANCE or ahead < -MAX_BACKLOG:
+        raise EventRejected(f"device_time: must be at most {MAX_BACKLOG.days} days before sent_at and not "
+                            f"after it (same device clock)")
+    if day < GO_LIVE_DAY:
+        raise EventRejected(f"device_time: the corrected event day is before go-live ({GO_LIVE})")
+    if isinstance(event, EventoFoto):
+        if event.payload.object_key != photo_key(event.payload.sha256):
+            raise EventRejected("payload.object_key: must be landing/campo/fotos/{sha256} (photos are "
+                                "stored by content)")
+    elif isinstance(event, EventoPago):
+        if Decimal(event.payload.monto) <= 0:
+            raise EventRejected("payload.monto: must be greater than 0")
+    elif isinstance(event, EventoVisita):
+        if event.payload.grupo is None and event.payload.cliente is None:
+            raise EventRejected("payload: needs cliente or grupo (who was visited)")
+
+
+def decode_event(raw: bytes | Raw) -> Event:
+    """Decode one event against the contract; `EventRejected` with the reason otherwise."""
+    try:
+        return EVENT_DECODER.decode(raw)
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise EventRejected(reason(exc)) from None
+
+
+def validate_event(event: dict | bytes, sent_at: datetime | None = None,
+                   received: datetime | None = None) -> str:
+    """Check one event as the server does; return its event_id (tests, tools)."""
+    raw = event if isinstance(event, bytes) else ENCODER.encode(event)
+    ev = decode_event(raw)
+    now = received or datetime.now(timezone.utc)
+    check_event(ev, sent_at or ev.device_time, now)
+    return ev.event_id
 
 
 def photo_key(sha256: str) -> str:
@@ -55,9 +252,8 @@ _RANDOM = random.SystemRandom()
 def new_event_id(at: datetime | None = None, rng: random.Random | None = None) -> str:
     """A time-ordered event id (UUIDv7, RFC 9562): 48 bits of Unix milliseconds, then random bits.
 
-    Any UUID is accepted, but v7 ids from one device's batch sit next to each other in the
-    idempotency index, so claiming them touches a few pages instead of one page per event (random v4
-    ids made the store the slowest step of an acknowledgement, and slower as it grew)."""
+    v7 ids from one device's batch sit next to each other in the idempotency index, so claiming them
+    touches a few pages instead of one page per event."""
     ms = int((at.timestamp() if at is not None else time.time()) * 1000)
     bits = (rng or _RANDOM).getrandbits(74)
     value = (ms & (2**48 - 1)) << 80 | 0x7 << 76 | (bits >> 62) << 64 | 0b10 << 62 | bits & (2**62 - 1)
@@ -70,111 +266,44 @@ def sign(secret: bytes, device_id: str, timestamp: str, method: str, path: str, 
     return hmac.new(secret, head + body, hashlib.sha256).hexdigest()
 
 
-def canonical(obj: Any) -> bytes:
-    """JSON with sorted keys, no whitespace, UTF-8: the bytes that are signed, hashed and landed.
-
-    orjson, not the standard library: the service encodes every event twice (hash, landing line) and
-    the stdlib encoder was the largest single cost of an acknowledgement."""
-    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+def canonical(obj) -> bytes:
+    """Compact JSON (struct fields in declaration order, dict keys sorted): the bytes hashed and landed."""
+    return msgspec.json.encode(obj, order="sorted") if isinstance(obj, dict) else ENCODER.encode(obj)
 
 
-def payload_hash(device_id: str, event: dict) -> str:
-    """What 'the same event' means for idempotency: device, type, device time and payload."""
-    return hashlib.sha256(
-        canonical([device_id, event.get("type"), event.get("device_time"), event.get("payload")])
-    ).hexdigest()
+def event_bytes(event: Event) -> bytes:
+    return ENCODER.encode(event)
 
 
-def parse_time(value: Any, field: str) -> datetime:
-    if not isinstance(value, str):
-        raise EventRejected(f"{field} must be an ISO-8601 string with a UTC offset")
-    try:
-        t = datetime.fromisoformat(value)
-    except ValueError:
-        raise EventRejected(f"{field}={value!r} is not ISO-8601") from None
-    if t.tzinfo is None:
-        raise EventRejected(f"{field}={value!r} has no UTC offset (send e.g. 2026-11-27T10:15:00-06:00)")
-    return t
+def payload_hash(device_id: str, event_json: bytes) -> str:
+    """What 'the same event' means for idempotency: device and the event's canonical bytes (type,
+    event_id, device time, payload)."""
+    return hashlib.sha256(device_id.encode() + b"\n" + event_json).hexdigest()
 
 
-def _text(payload: dict, key: str) -> str:
-    value = payload.get(key)
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not value.strip():
-        raise EventRejected(f"payload.{key} is required (non-empty text)")
-    return value
+def json_schema() -> dict:
+    """The published contract: JSON Schema (2020-12) of a batch, generated from the structs."""
+    schema = msgspec.json.schema(Batch)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "POST /v1/batches (podemos campo)"
+    schema["description"] = (
+        "Signed with HMAC-SHA256 (headers x-device-id, x-timestamp, x-signature; see docs/campo.md). Beyond "
+        f"this schema: sent_at within {MAX_CLOCK_OFFSET.days} days of the server clock; device_time at most "
+        f"{MAX_BACKLOG.days} days before sent_at and at most {int(FUTURE_TOLERANCE.total_seconds())} s after; "
+        f"the corrected event day not before {GO_LIVE}; monto > 0; a visita names cliente or grupo; "
+        f"body at most {MAX_BODY_BYTES} bytes."
+    )
+    return schema
 
 
-def _number(payload: dict, key: str, lo: float, hi: float) -> float:
-    value = payload.get(key)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not lo <= value <= hi:
-        raise EventRejected(f"payload.{key}={value!r} must be a number in [{lo}, {hi}]")
-    return float(value)
+SCHEMA_FILE = "contrato_campo.schema.json"
 
 
-def _check_pago(p: dict) -> None:
-    _text(p, "cuenta")
-    raw = p.get("monto")
-    if not isinstance(raw, str):
-        raise EventRejected("payload.monto must be a decimal string such as \"350.00\" (never a float)")
-    try:
-        monto = Decimal(raw)
-    except InvalidOperation:
-        raise EventRejected(f"payload.monto={raw!r} is not a decimal number") from None
-    if not monto.is_finite() or monto <= 0 or monto > MAX_AMOUNT or monto.as_tuple().exponent < -2:
-        raise EventRejected(f"payload.monto={raw!r} must be > 0, at most {MAX_AMOUNT}, with at most 2 decimals")
-    if p.get("metodo") not in PAYMENT_METHODS:
-        raise EventRejected(f"payload.metodo={p.get('metodo')!r} must be one of {list(PAYMENT_METHODS)}")
+def schema_text() -> str:
+    return msgspec.json.format(msgspec.json.encode(json_schema(), order="sorted"), indent=2).decode() + "\n"
 
 
-def _check_geolocalizacion(p: dict) -> None:
-    _number(p, "lat", *LAT_RANGE)
-    _number(p, "lon", *LON_RANGE)
-    _number(p, "precision_m", 0.0, 10_000.0)
+if __name__ == "__main__":  # regenerate the committed schema beside the SDK
+    import sys
 
-
-def _check_foto(p: dict) -> None:
-    sha = p.get("sha256")
-    if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
-        raise EventRejected("payload.sha256 must be 64 lowercase hex characters")
-    size = p.get("bytes")
-    if isinstance(size, bool) or not isinstance(size, int) or not 0 < size <= MAX_PHOTO_BYTES:
-        raise EventRejected(f"payload.bytes={size!r} must be an integer in (0, {MAX_PHOTO_BYTES}]")
-    if p.get("mime") not in PHOTO_MIMES:
-        raise EventRejected(f"payload.mime={p.get('mime')!r} must be one of {list(PHOTO_MIMES)}")
-    if p.get("object_key") != photo_key(sha):
-        raise EventRejected(f"payload.object_key must be {photo_key(sha)!r} (photos are stored by sha256)")
-
-
-def _check_visita(p: dict) -> None:
-    if not any(isinstance(p.get(k), (str, int)) and str(p.get(k)).strip() for k in ("cliente", "grupo")):
-        raise EventRejected("payload needs cliente or grupo (who was visited)")
-    if p.get("resultado") not in VISIT_OUTCOMES:
-        raise EventRejected(f"payload.resultado={p.get('resultado')!r} must be one of {list(VISIT_OUTCOMES)}")
-
-
-_CHECKS = {
-    "pago": _check_pago,
-    "geolocalizacion": _check_geolocalizacion,
-    "foto": _check_foto,
-    "visita": _check_visita,
-}
-
-
-def validate_event(event: Any) -> str:
-    """Raise `EventRejected` with the reason if the event is malformed; return its event_id."""
-    if not isinstance(event, dict):
-        raise EventRejected("an event must be a JSON object")
-    event_id = event.get("event_id")
-    if not isinstance(event_id, str) or not _UUID.fullmatch(event_id):
-        raise EventRejected(f"event_id={event_id!r} must be a UUID string (8-4-4-4-12 hex digits)")
-    kind = event.get("type")
-    if kind not in EVENT_TYPES:
-        raise EventRejected(f"type={kind!r} must be one of {list(EVENT_TYPES)}")
-    parse_time(event.get("device_time"), "device_time")
-    payload = event.get("payload")
-    if not isinstance(payload, dict):
-        raise EventRejected("payload must be a JSON object")
-    _CHECKS[kind](payload)
-    return event_id
+    sys.stdout.write(schema_text())

@@ -85,10 +85,12 @@ class CuarentenaCampo(pa.DataFrameModel):
     """Events kept out of the curated tables, with the reason; never merged, never dropped."""
 
     event_id: Text = column("Event id as sent (null when missing)", C.SENSIBLE, nullable=True)
-    device_id: Text = column("Device that sent it", C.SENSIBLE)
-    lote_id: Text = column("Batch it arrived in", C.SENSIBLE)
+    device_id: Text = column("Device that sent it (null for a landing line that could not be read)", C.SENSIBLE,
+                             nullable=True)
+    lote_id: Text = column("Batch it arrived in (null for a landing line that could not be read)", C.SENSIBLE,
+                           nullable=True)
     estado: Text = column("Status given at ingestion", C.PUBLICO, isin=["conflict", "rejected", "invalid"])
-    motivo: Text = column("Why it is quarantined, and what to do", C.PUBLICO)
+    motivo: Text = column("Why it is quarantined: the field and the rule, never the value", C.PUBLICO)
     hora_recepcion: Timestamp = column("When the server received it", C.PUBLICO)
     fecha_evento: Date = column("Partition: corrected event day, or the receipt day when unknown", C.PUBLICO)
     contenido: Text = column("The event as received (JSON; may hold exact GPS)", C.PII)

@@ -74,13 +74,15 @@ class Outbox:
     def photo_uploaded(self, sha256: str) -> None:
         self.conn.execute("UPDATE fotos SET subida = 1 WHERE sha256 = ?", (sha256,))
 
-    def record(self, results: list[dict]) -> None:
+    def record(self, events: list[dict], results: list[dict]) -> None:
+        """The server's answer for each event sent, by position (a rejected event's id is echoed only
+        when it is a canonical UUID, so the position, not the id, says which event it was)."""
         self.conn.execute("BEGIN")
         self.conn.executemany(
             "UPDATE outbox SET status = ?, server_status = ?, reason = ?, attempts = attempts + 1 "
             "WHERE event_id = ?",
-            [(_FINAL[r["status"]], r["status"], r.get("reason"), r["event_id"]) for r in results
-             if r.get("event_id") and r.get("status") in _FINAL],
+            [(_FINAL[r["status"]], r["status"], r.get("reason"), e["event_id"]) for e, r in zip(events, results)
+             if r.get("status") in _FINAL],
         )
         self.conn.execute("COMMIT")
 
@@ -173,6 +175,7 @@ class DeviceClient:
 
         The body is rebuilt per attempt so that a batch's `sent_at` is always fresh.
         """
+        resynced = False
         for attempt in range(self.max_attempts):
             self.report.attempts += 1
             t0 = time.perf_counter()
@@ -192,9 +195,12 @@ class DeviceClient:
                 self.report.retries += 1
                 await self.sleep(self._backoff(attempt))
                 continue
-            if response.status_code == 401 and "x-timestamp" in response.text and p.HEADER_SERVER_TIME in response.headers:
+            if response.status_code == 401 and not resynced and p.HEADER_SERVER_TIME in response.headers:
+                # Every authentication failure reads the same; the one a device can fix is its clock:
+                # re-sign once with the server's, and a second 401 is final.
+                resynced = True
                 self.server_offset_s = float(response.headers[p.HEADER_SERVER_TIME]) - self.device_now()
-                continue  # re-sign with the server's clock
+                continue
             if response.status_code in (200, 201, 400):
                 self.report.ack_latencies_s.append(time.perf_counter() - t0)
             return response
@@ -227,6 +233,6 @@ class DeviceClient:
                 raise SyncError(f"{self.device_id}: refused: {body.get('error')}")
             if "results" not in body:
                 raise SyncError(f"{self.device_id}: batch refused ({response.status_code}): {body.get('error')}")
-            self.outbox.record(body["results"])
+            self.outbox.record(events, body["results"])
             self.report.batches_acknowledged += 1
         return self.report

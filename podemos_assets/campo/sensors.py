@@ -1,16 +1,23 @@
-"""The landing sensor: each new landing file (one acknowledged batch) requests exactly the event days
-its events touch, so a late batch re-materializes its old partition and nothing else."""
+"""The landing sensor: each new landing file (the batches acknowledged together) requests exactly the
+event days its events touch, so a late batch re-materializes its old partition and nothing else.
+
+It decides from durable state only: its cursor, the landing zone and (on a first tick, without a
+cursor) the instance's materializations, so a daemon started on an already materialized instance
+requests nothing new. "Now" (which partitions exist) comes from the `clock` resource.
+"""
 
 
 import hashlib
 import json
 import posixpath
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg
 
+from podemos_assets.automation import sensor_status
 from podemos_assets.campo import transform
 from podemos_assets.campo.partitions import event_days
+from podemos_assets.resources.clock import ClockResource
 from podemos_assets.resources.lake import LakeResource
 
 KEEP_DAYS = 3  # receipt days still tracked in the cursor; the server only writes today's (MX) folder
@@ -44,23 +51,51 @@ def plan(lake: LakeResource, cursor: dict, valid_keys: set[str]) -> tuple[list[s
     return new, touched, next_cursor
 
 
+def _already_built(context: dg.SensorEvaluationContext, lake: LakeResource,
+                   touched: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Without a cursor (a new daemon, a reset sensor): drop the files whose day was materialized after
+    they were written; the instance's records are as durable as the landing zone."""
+    try:
+        instance = context.instance
+    except dg.DagsterInvariantViolationError:  # evaluated without an instance (unit tests)
+        return touched
+    if not touched:
+        return touched
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("eventos_campo"), asset_partitions=sorted(touched)),
+        limit=10_000).records
+    built: dict[str, float] = {}
+    for rec in records:
+        key = rec.partition_key
+        built[key] = max(built.get(key, 0.0), rec.timestamp)
+    out = {}
+    for day, keys in touched.items():
+        newer = [k for k in keys if day not in built or (lake.modified(k) or datetime.max.replace(
+            tzinfo=timezone.utc)).timestamp() > built[day]]
+        if newer:
+            out[day] = newer
+    return out
+
+
 @dg.sensor(
     name="campo_landing_sensor",
     asset_selection=_selection(),
     minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=sensor_status(),
     description="Requests eventos_campo + metricas_campo for exactly the event days that new landing files touch.",
 )
-def campo_landing_sensor(context: dg.SensorEvaluationContext, lake: LakeResource):
+def campo_landing_sensor(context: dg.SensorEvaluationContext, lake: LakeResource, clock: ClockResource):
     cursor = json.loads(context.cursor) if context.cursor else {}
-    valid = set(event_days.get_partition_keys(dynamic_partitions_store=None))
+    valid = set(event_days.get_partition_keys(current_time=clock.now(), dynamic_partitions_store=None))
     new, touched, next_cursor = plan(lake, cursor, valid)
+    if not context.cursor:
+        touched = _already_built(context, lake, touched)
     if next_cursor.get("fuera_de_rango"):
         context.log.warning(f"events dated outside the partitions {next_cursor['fuera_de_rango']}: they stay "
                             "in the landing zone; check the devices' clocks")
     context.update_cursor(json.dumps(next_cursor, sort_keys=True))
-    if not new:
-        return dg.SkipReason("no new landing files")
+    if not touched:
+        return dg.SkipReason("no new landing files" if not new else "new landing files already materialized")
     return [
         dg.RunRequest(
             partition_key=day,

@@ -1,32 +1,37 @@
 """The ingestion handler core, independent of any web framework: (method, path, headers, body) in,
 (status, headers, JSON body) out. Starlette (`app.py`) and AWS Lambda (`lambda_handler.py`) wrap it.
 
-A batch is acknowledged only after its landing file is fsync'd (`LakeResource.write_bytes`); the
-idempotency store is an index over the landing zone, updated after it.
+Order of work: size limit, authentication (HMAC, freshness, replay), the per-device limit, then the
+typed decode (msgspec, `protocol.py`), the claims, the landing write, the commit of exactly the claims
+whose bytes landed, the acknowledgement. No input reaches a 5xx: a malformed one is a 4xx naming the
+field and rule; only an unavailable store or landing zone answers 503 (retry).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+import threading
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
+import msgspec
 import orjson
 
 from podemos_assets.campo import protocol as p
 from podemos_assets.campo.auth import AuthError, DeviceSecrets, verify
-from podemos_assets.resources.idempotency import CONFLICT, DUPLICATE, IdempotencyStore
+from podemos_assets.campo.landing import GroupLanding, LandingLine
+from podemos_assets.resources.idempotency import CONFLICT, DUPLICATE, EventStore
 from podemos_assets.resources.lake import LakeResource
 
-MX = ZoneInfo("America/Mexico_City")
-_PHOTO_PATH = re.compile(r"^/v1/fotos/([0-9a-f]{64})$")
+log = logging.getLogger(__name__)
+_PHOTO_PATH = re.compile(r"/v1/fotos/([0-9a-f]{64})")
 
 ACCEPTED, DUPLICATE_S, CONFLICT_S, REJECTED = "accepted", "duplicate", "conflict", "rejected"
+DEFAULT_PER_DEVICE_IN_FLIGHT = 2  # a phone syncs one batch at a time; a second covers a retry racing a lost ack
 
 
 @dataclass
@@ -43,8 +48,24 @@ def _error(status: int, message: str, **extra) -> CoreResponse:
     return CoreResponse(status, {"error": message, **extra})
 
 
-def landing_key(received: datetime, batch_id: str) -> str:
-    return f"landing/campo/recibido={received.astimezone(MX).date().isoformat()}/{batch_id}.ndjson"
+def overloaded(message: str, retry_after_s: int = 1) -> CoreResponse:
+    return CoreResponse(429, {"error": f"{message}: retry after the delay in Retry-After"},
+                        {"Retry-After": str(retry_after_s)})
+
+
+class _IdOnly(msgspec.Struct):
+    event_id: p.Uuid
+
+
+_ID_DECODER = msgspec.json.Decoder(_IdOnly)
+
+
+def _echo_id(raw: bytes) -> str | None:
+    """The event_id of a rejected event, echoed only when it is a canonical UUID (never arbitrary text)."""
+    try:
+        return _ID_DECODER.decode(raw).event_id
+    except (msgspec.DecodeError, RecursionError):
+        return None
 
 
 class IngestCore:
@@ -53,11 +74,16 @@ class IngestCore:
     def __init__(
         self,
         lake: LakeResource,
-        store: IdempotencyStore,
+        store: EventStore,
         secrets: DeviceSecrets,
         clock: Callable[[], float] = time.time,
+        per_device_in_flight: int = DEFAULT_PER_DEVICE_IN_FLIGHT,
     ):
         self.lake, self.store, self.secrets, self.clock = lake, store, secrets, clock
+        self.landing = GroupLanding(lake)
+        self.per_device_in_flight = per_device_in_flight
+        self._devices: dict[str, int] = {}
+        self._devices_lock = threading.Lock()
 
     def handle(self, method: str, path: str, headers: Mapping[str, str], body: bytes) -> CoreResponse:
         headers = {k.lower(): v for k, v in headers.items()}
@@ -65,11 +91,11 @@ class IngestCore:
             return CoreResponse(200, {"status": "ok"})
         if method == "POST" and path == "/v1/batches":
             return self._guarded(method, path, headers, body, p.MAX_BODY_BYTES, self._batch)
-        match = _PHOTO_PATH.match(path)
+        match = _PHOTO_PATH.fullmatch(path)
         if method == "PUT" and match:
             return self._guarded(method, path, headers, body, p.MAX_PHOTO_BYTES,
-                                 lambda device, b: self._photo(match.group(1), b))
-        return _error(404, f"no route {method} {path}: POST /v1/batches, PUT /v1/fotos/{{sha256}}")
+                                 lambda device, b, now: self._photo(match.group(1), b))
+        return _error(404, "no such route: POST /v1/batches, PUT /v1/fotos/{sha256}, GET /v1/health")
 
     def _guarded(self, method, path, headers, body, limit, handler) -> CoreResponse:
         if len(body) > limit:
@@ -79,7 +105,24 @@ class IngestCore:
             device = verify(self.secrets, headers, method, path, body, self.store.first_use_of_signature, now)
         except AuthError as exc:
             return CoreResponse(401, {"error": str(exc)}, {p.HEADER_SERVER_TIME: f"{now:.3f}"})
-        return handler(device, body)
+        with self._devices_lock:
+            busy = self._devices.get(device, 0)
+            if busy >= self.per_device_in_flight:
+                return overloaded(f"this device already has {busy} request(s) in progress")
+            self._devices[device] = busy + 1
+        try:
+            return handler(device, body, now)
+        except OSError as exc:  # the landing zone or the store is unreachable: nothing was acknowledged
+            log.error("campo ingest: storage unavailable (%s)", type(exc).__name__)
+            return CoreResponse(503, {"error": "storage unavailable: nothing was stored; retry later"},
+                                {"Retry-After": "5"})
+        finally:
+            with self._devices_lock:
+                left = self._devices[device] - 1
+                if left:
+                    self._devices[device] = left
+                else:
+                    del self._devices[device]
 
     def _photo(self, sha256: str, body: bytes) -> CoreResponse:
         actual = hashlib.sha256(body).hexdigest()
@@ -87,98 +130,81 @@ class IngestCore:
             return _error(400, f"sha256 mismatch: the body hashes to {actual}, the URL says {sha256}; "
                                "re-read the photo and upload it again", sha256=actual)
         key = p.photo_key(sha256)
-        existed = self.lake.exists(key)
-        if not existed:
-            self.lake.write_bytes(key, body)
-        return CoreResponse(200 if existed else 201, {"object_key": key, "sha256": sha256, "bytes": len(body)})
+        created = self.lake.create_bytes(key, body)  # content-addressed: an existing one is the same bytes
+        return CoreResponse(201 if created else 200, {"object_key": key, "sha256": sha256, "bytes": len(body)})
 
-    def _batch(self, device_id: str, body: bytes) -> CoreResponse:
-        received = datetime.fromtimestamp(self.clock(), timezone.utc)
+    def _batch(self, device_id: str, body: bytes, now: float) -> CoreResponse:
+        received = datetime.fromtimestamp(now, timezone.utc)
         try:
-            batch = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            return _error(400, f"body is not JSON: {exc}")
-        if not isinstance(batch, dict) or not isinstance(batch.get("events"), list):
-            return _error(400, "body must be an object with an 'events' list")
-        events = batch["events"]
-        if len(events) > p.MAX_EVENTS:
-            return _error(413, f"batch has {len(events)} events; the limit is {p.MAX_EVENTS} events per batch",
+            batch = p.ENVELOPE_DECODER.decode(body)
+        except (msgspec.DecodeError, RecursionError) as exc:
+            return _error(400, f"batch refused: {p.reason(exc)}")
+        if len(batch.events) > p.MAX_EVENTS:
+            return _error(413, f"batch has {len(batch.events)} events; the limit is {p.MAX_EVENTS} events per batch",
                           limit_events=p.MAX_EVENTS)
-        problems = []
-        batch_id = batch.get("batch_id")
+        if batch.device_id != device_id:
+            return _error(400, "batch refused: device_id: must equal the x-device-id header")
         try:
-            uuid.UUID(str(batch_id))
-        except ValueError:
-            problems.append(f"batch_id={batch_id!r} must be a UUID")
-        if batch.get("device_id") != device_id:
-            problems.append(f"device_id in the body ({batch.get('device_id')!r}) differs from x-device-id")
-        try:
-            p.parse_time(batch.get("sent_at"), "sent_at")
+            p.check_batch_times(batch.sent_at, received)
         except p.EventRejected as exc:
-            problems.append(str(exc))
-        if problems:
-            return _error(400, "; ".join(problems))
-        return self._land(device_id, batch, events, received)
+            return _error(400, f"batch refused: {exc}")
+        return self._land(device_id, batch, received)
 
-    def _land(self, device_id: str, batch: dict, events: list, received: datetime) -> CoreResponse:
-        results: list[dict] = [{}] * len(events)
+    def _land(self, device_id: str, batch: p.BatchEnvelope, received: datetime) -> CoreResponse:
+        n = len(batch.events)
+        results: list[dict] = [{}] * n
+        typed: list[bytes | None] = [None] * n
+        hashes: dict[int, str] = {}
         to_claim: list[tuple[int, str, str]] = []  # (position, event_id, hash)
         seen_in_batch: dict[str, str] = {}
-        hashes: dict[int, str] = {}
-        for i, event in enumerate(events):
+        for i, raw in enumerate(batch.events):
             try:
-                event_id = p.validate_event(event)
+                event = p.decode_event(raw)
+                p.check_event(event, batch.sent_at, received)
             except p.EventRejected as exc:
-                eid = event.get("event_id") if isinstance(event, dict) else None
-                results[i] = {"event_id": eid, "status": REJECTED, "reason": str(exc)}
+                results[i] = {"event_id": _echo_id(raw), "status": REJECTED, "reason": str(exc)}
                 continue
-            h = p.payload_hash(device_id, event)
-            hashes[i] = h
+            typed[i] = ev_bytes = p.event_bytes(event)
+            hashes[i] = h = p.payload_hash(device_id, ev_bytes)
+            event_id = event.event_id
             if event_id in seen_in_batch:  # repeated inside one batch: same rules as across batches
-                status = DUPLICATE_S if seen_in_batch[event_id] == h else CONFLICT_S
-                results[i] = {"event_id": event_id, "status": status}
+                results[i] = {"event_id": event_id, "status": DUPLICATE_S if seen_in_batch[event_id] == h else CONFLICT_S}
                 continue
             seen_in_batch[event_id] = h
             to_claim.append((i, event_id, h))
 
-        claims = self.store.claim(batch["batch_id"], [(e, h) for _, e, h in to_claim]) if to_claim else []
+        claims = self.store.claim(batch.batch_id, [(e, h) for _, e, h in to_claim]) if to_claim else []
         for (i, event_id, _), claim in zip(to_claim, claims):
             status = {DUPLICATE: DUPLICATE_S, CONFLICT: CONFLICT_S}.get(claim.outcome, ACCEPTED)
             results[i] = {"event_id": event_id, "status": status}
 
+        head = dict(batch_id=batch.batch_id, device_id=device_id, asesor=batch.asesor, sucursal=batch.sucursal,
+                    region=batch.region, sent_at=batch.sent_at, received_at=received)
         lines = []
-        common = {
-            "batch_id": batch["batch_id"],
-            "device_id": device_id,
-            "asesor": batch.get("asesor"),
-            "sucursal": batch.get("sucursal"),
-            "region": batch.get("region"),
-            "sent_at": batch["sent_at"],
-            "received_at": received.isoformat(timespec="microseconds"),
-        }
-        for i, (event, result) in enumerate(zip(events, results)):
-            if result["status"] == DUPLICATE_S:
+        for i, result in enumerate(results):
+            status = result["status"]
+            if status == DUPLICATE_S:
                 continue  # already durable in an earlier landing file
-            record = {**common, "status": result["status"], "reason": result.get("reason")}
-            if result["status"] == REJECTED:
-                record["raw"] = p.canonical(event).decode()
-                record["event_id"] = result["event_id"] if isinstance(result["event_id"], str) else None
+            if status == REJECTED:
+                line = LandingLine(status=REJECTED, event_id=result["event_id"], reason=result["reason"],
+                                   raw=bytes(batch.events[i]).decode("utf-8", "replace"), **head)
             else:
-                record.update(event_id=event["event_id"], type=event["type"], device_time=event["device_time"],
-                              payload=event["payload"], payload_sha256=hashes[i])
-            lines.append(p.canonical(record))
+                line = LandingLine(status=status, event_id=result["event_id"], payload_sha256=hashes[i],
+                                   event=msgspec.Raw(typed[i]), **head)
+            lines.append(p.ENCODER.encode(line))
         if lines:
-            key = landing_key(received, batch["batch_id"])
-            if self.lake.exists(key):  # a client re-used a batch id: never overwrite what was acknowledged
-                key = key.replace(".ndjson", f".{int(received.timestamp() * 1e6)}.ndjson")
-            self.lake.write_bytes(key, b"\n".join(lines) + b"\n")
+            self.landing.land(received.astimezone(p.MX).date().isoformat(), b"\n".join(lines) + b"\n")
+        # Only now, and only for ids whose bytes are in the durable file: a claim that never landed stays
+        # in flight, so a retry writes it again instead of being answered "duplicate" of nothing.
         landed = [r["event_id"] for r in results if r["status"] == ACCEPTED]
         if landed:
-            self.store.commit(batch["batch_id"], landed)
+            self.store.commit(batch.batch_id, landed)
 
-        counts = {s: sum(r["status"] == s for r in results) for s in (ACCEPTED, DUPLICATE_S, CONFLICT_S, REJECTED)}
-        body = {"batch_id": batch["batch_id"], "received_at": common["received_at"], "counts": counts,
-                "results": results}
+        counts = {s: 0 for s in (ACCEPTED, DUPLICATE_S, CONFLICT_S, REJECTED)}
+        for r in results:
+            counts[r["status"]] += 1
+        body = {"batch_id": batch.batch_id, "received_at": received.isoformat(timespec="microseconds"),
+                "counts": counts, "results": results}
         if counts[REJECTED]:
             body["error"] = f"{counts[REJECTED]} event(s) rejected (see results); the others were processed"
             return CoreResponse(400, body)

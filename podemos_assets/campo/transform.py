@@ -6,30 +6,31 @@ partitions a batch touches) and the tests. Output rows are sorted, so a re-run w
 
 from __future__ import annotations
 
-import json
 import posixpath
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import msgspec
 import pandas as pd
 import pandera.errors
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from podemos_assets.campo import protocol as p
+from podemos_assets.campo.landing import LANDING_PREFIX, RECORD_DECODER
 from podemos_assets.campo.schemas import TABLES, TYPE_TABLE, CuarentenaCampo
 from podemos_assets.resources.lake import LakeResource
 
 MX = ZoneInfo("America/Mexico_City")
-LANDING_PREFIX = "landing/campo/"
 SKEW_TOLERANCE_S = 60.0  # a clock within a minute of the server's is trusted (network latency is not skew)
 LATE_RECEIPT_DAYS = 1  # an event of day D may be received from D-1 (a clock ahead of true time) onwards
 
 
-class LandingFileCorrupt(ValueError):
-    """A landing file cannot be parsed: names the file and line; the file must be restored from backup."""
+_LANDING_KEY = re.compile(r"landing/campo/recibido=(\d{4}-\d{2}-\d{2})/[A-Za-z0-9._-]+\.ndjson")
 
 
 def curated_key(table: str, day: str) -> str:
@@ -47,38 +48,80 @@ def received_day(key: str) -> date:
 
 
 def landing_keys(lake: LakeResource, since: date | None = None) -> list[str]:
-    keys = [k for k in lake.list(LANDING_PREFIX) if k.endswith(".ndjson") and "/recibido=" in k]
-    return [k for k in keys if since is None or received_day(k) >= since]
+    keys = []
+    for k in lake.list(LANDING_PREFIX):
+        m = _LANDING_KEY.fullmatch(k)
+        if not m:
+            continue  # photos, and names the server never writes
+        try:
+            day = date.fromisoformat(m.group(1))
+        except ValueError:
+            continue
+        if since is None or day >= since:
+            keys.append(k)
+    return keys
 
 
 def read_landing(lake: LakeResource, keys: list[str]) -> list[dict]:
+    """Every line of the files as a record; a line that cannot become a row becomes an `invalid`
+    record (quarantined on its receipt day with the reason) instead of failing the build."""
     records = []
     for key in keys:
-        for n, line in enumerate(lake.read_bytes(key).decode("utf-8").splitlines(), start=1):
+        day = received_day(key)
+        for n, line in enumerate(lake.read_bytes(key).split(b"\n"), start=1):
             if not line.strip():
                 continue
             try:
-                rec = json.loads(line)
-            except ValueError as exc:
-                raise LandingFileCorrupt(f"{lake.uri(key)} line {n}: not JSON ({exc})") from None
-            records.append(enrich(rec))
+                records.append(parse_record(line))
+            except p.EventRejected as exc:
+                records.append(_unreadable(key, n, line, str(exc), day))
     return records
 
 
-def enrich(rec: dict) -> dict:
-    """Add receipt time, clock offset, device time, corrected time and event day to a landing record."""
-    received = datetime.fromisoformat(rec["received_at"])
-    sent = datetime.fromisoformat(rec["sent_at"])
-    skew = (sent - received).total_seconds()
+def parse_record(line: bytes) -> dict:
+    """One landing line, re-checked against the wire contract (landing may hold anything: a planted
+    file, a line written by an older server), as the dict build_day works on."""
+    try:
+        rec = RECORD_DECODER.decode(line)
+    except (msgspec.DecodeError, RecursionError) as exc:
+        raise p.EventRejected(p.reason(exc, prefix="")) from None
+    try:
+        received, sent = rec.received_at, rec.sent_at
+        skew = (sent - received).total_seconds()
+    except OverflowError:
+        raise p.EventRejected("sent_at: outside the accepted window") from None
     skew = round(skew, 3) if abs(skew) > SKEW_TOLERANCE_S else 0.0
-    rec = {**rec, "_received": received, "_skew": skew}
-    if rec.get("device_time"):
-        device = datetime.fromisoformat(rec["device_time"])
-        corrected = min(device - timedelta(seconds=skew), received)  # nothing happens after it is received
-        rec.update(_device=device, _corrected=corrected, _day=corrected.astimezone(MX).date())
-    else:  # rejected before its time could be read: filed under the receipt day
-        rec.update(_device=None, _corrected=None, _day=received.astimezone(MX).date())
-    return rec
+    out = {"status": rec.status, "batch_id": rec.batch_id, "device_id": rec.device_id,
+           "asesor": rec.asesor or None, "sucursal": rec.sucursal or None, "region": rec.region or None,
+           "event_id": rec.event_id, "reason": rec.reason, "raw": rec.raw, "_received": received, "_skew": skew,
+           "_device": None, "_corrected": None}
+    if rec.status == "rejected":
+        out["_day"] = received.astimezone(MX).date()
+        return out
+    ev = rec.event
+    if ev is None:
+        raise p.EventRejected(f"event: required when status is {rec.status}")
+    if rec.event_id != ev.event_id:
+        raise p.EventRejected("event_id: must equal event.event_id")
+    p.check_event(ev, sent, received)
+    ev_bytes = p.event_bytes(ev)
+    corrected = p.corrected_time(ev.device_time, sent, received)
+    out.update(type=_TAG[type(ev)], device_time=ev.device_time,
+               payload=msgspec.to_builtins(ev.payload), payload_sha256=p.payload_hash(rec.device_id, ev_bytes),
+               contenido=ev_bytes.decode(), _device=ev.device_time, _corrected=corrected,
+               _day=corrected.astimezone(MX).date())
+    return out
+
+
+_TAG = {p.EventoPago: "pago", p.EventoGeolocalizacion: "geolocalizacion", p.EventoFoto: "foto",
+        p.EventoVisita: "visita"}
+
+
+def _unreadable(key: str, n: int, line: bytes, why: str, day: date) -> dict:
+    return {"status": "invalid", "batch_id": None, "device_id": None, "event_id": None,
+            "reason": f"landing file {posixpath.basename(key)} line {n}: {why}",
+            "raw": line.decode("utf-8", "replace"), "_received": datetime.combine(day, time(12), MX),
+            "_skew": 0.0, "_device": None, "_corrected": None, "_day": day}
 
 
 def touched_days(records: list[dict]) -> set[date]:
@@ -120,8 +163,7 @@ def _typed_row(r: dict) -> dict:
 
 
 def _quarantine_row(r: dict, estado: str, motivo: str) -> dict:
-    content = r.get("raw") or json.dumps({k: r.get(k) for k in ("type", "device_time", "payload")},
-                                         ensure_ascii=False, sort_keys=True)
+    content = r.get("raw") if r.get("raw") is not None else r.get("contenido", "")
     return {"event_id": r.get("event_id"), "device_id": r["device_id"], "lote_id": r["batch_id"], "estado": estado,
             "motivo": motivo, "hora_recepcion": r["_received"], "fecha_evento": r["_day"], "contenido": content}
 
@@ -159,6 +201,8 @@ def build_day(records: list[dict], day: date) -> DayResult:
                                                "with a different payload; fix the app and send a new event_id"))
         elif r["status"] == "rejected":
             quarantined.append(_quarantine_row(r, "rejected", r.get("reason") or "rejected at ingestion"))
+        elif r["status"] == "invalid":  # in the landing zone but not a row: kept here, the day still builds
+            quarantined.append(_quarantine_row(r, "invalid", r["reason"]))
 
     tables: dict[str, pa.Table] = {}
     rows_by_table: dict[str, list[dict]] = defaultdict(list)
@@ -179,7 +223,7 @@ def build_day(records: list[dict], day: date) -> DayResult:
         ev = tables["eventos"]
         tables["eventos"] = ev.filter(pc.invert(pc.is_in(ev["event_id"], pa.array(sorted(invalid_ids)))))
     seen, unique_q = set(), []
-    for q in sorted(quarantined, key=lambda q: (q["hora_recepcion"], q["lote_id"], q["event_id"] or "", q["motivo"])):
+    for q in sorted(quarantined, key=lambda q: (q["hora_recepcion"], q["lote_id"] or "", q["event_id"] or "", q["motivo"])):
         key = (q["estado"], q["event_id"], q["contenido"])
         if key not in seen:  # the same refused event re-sent after a lost ack is one quarantine row
             seen.add(key)
@@ -201,10 +245,11 @@ def validate(model, table: pa.Table) -> tuple[pa.Table, list[tuple[str, str]]]:
     except pandera.errors.SchemaErrors as exc:
         cases = exc.failure_cases
         rows = cases[cases["index"].notna()]
-        if len(rows) != len(cases):  # a column-level failure (type, missing column) is a bug, not data
-            raise
         bad: dict[int, str] = {}
-        for _, c in rows.iterrows():
-            bad.setdefault(int(c["index"]), f"{c['column']} failed {c['check']} (value {c['failure_case']!r})")
+        if len(rows) != len(cases):  # a column-level failure: no row can be trusted, none is dropped
+            c = cases[cases["index"].isna()].iloc[0]
+            bad = {i: f"{c['column']} failed {c['check']}" for i in range(table.num_rows)}
+        for _, c in rows.iterrows():  # the check, never the value (it may be PII)
+            bad.setdefault(int(c["index"]), f"{c['column']} failed {c['check']}")
         mask = pa.array([i not in bad for i in range(table.num_rows)])
         return table.filter(mask), [(df["event_id"].iloc[i], reason) for i, reason in sorted(bad.items())]

@@ -1,17 +1,19 @@
-"""The ingestion endpoint's idempotency store: which event_ids were seen, with which payload hash.
+"""The ingestion endpoint's idempotency store: which event_ids were seen, with which payload hash,
+and which request signatures were already used.
 
-Embedded SQLite (WAL) locally. In production the same three operations map to DynamoDB conditional
-writes (see docs/campo.md): `PutItem(ConditionExpression="attribute_not_exists(event_id)")` to claim,
-`UpdateItem` to mark committed, and a TTL'd item per request signature to refuse replays.
+Embedded SQLite (WAL, file mode 0600) locally; in production `resources/dynamo.py` implements the same
+three operations with DynamoDB conditional writes. `open_store(url)` picks one from configuration.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlparse
 
 import orjson
 
@@ -34,12 +36,37 @@ class Claim:
     outcome: str  # NEW, DUPLICATE (committed before), IN_FLIGHT (claimed, not yet landed), CONFLICT
 
 
+class EventStore(Protocol):
+    """What the service needs from an idempotency store (SQLite here, DynamoDB in resources/dynamo.py)."""
+
+    def claim(self, batch_id: str, events: list[tuple[str, str]]) -> list[Claim]: ...
+
+    def commit(self, batch_id: str, event_ids: list[str]) -> None: ...
+
+    def first_use_of_signature(self, signature: str, expires_at: float, now: float) -> bool: ...
+
+
+def open_store(url: str) -> EventStore:
+    """`sqlite:///abs/path.sqlite` or `dynamodb://<events table>/<signatures table>`."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        return IdempotencyStore(parsed.path)
+    if parsed.scheme == "dynamodb":
+        from podemos_assets.resources.dynamo import DynamoIdempotencyStore
+
+        return DynamoIdempotencyStore(parsed.netloc, parsed.path.strip("/") or "campo_firmas")
+    raise ValueError(f"idempotency store {url!r}: expected sqlite:///path or dynamodb://events/signatures")
+
+
 class IdempotencyStore:
     """Thread-safe: one SQLite connection per thread, claims in short IMMEDIATE transactions."""
 
     def __init__(self, path: str | Path):
         self.path = str(path)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # Owner-only: event ids and hashes of what devices sent. SQLite gives its -wal/-shm the same mode.
+        os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        os.chmod(self.path, 0o600)
         self._local = threading.local()
         # One writer at a time in this process: SQLite's busy handler sleeps in coarse steps under
         # contention, a lock hands over immediately. (Several processes still serialize through SQLite.)
@@ -112,13 +139,15 @@ class IdempotencyStore:
             conn.execute("UPDATE eventos SET committed = 1 WHERE event_id IN (SELECT value FROM json_each(?))",
                          (orjson.dumps(event_ids),))
 
-    def first_use_of_signature(self, signature: str, ttl_s: float) -> bool:
-        """True the first time a request signature is seen within its validity window (replay guard)."""
+    def first_use_of_signature(self, signature: str, expires_at: float, now: float) -> bool:
+        """True the first time a request signature is seen (replay guard). It is remembered until
+        `expires_at`, the end of the signature's freshness: after that the timestamp check refuses it."""
         conn = self._conn()
-        now = time.time()
         with self._write_lock:
+            # An expired row may be taken over (its request can no longer pass the freshness check).
             cur = conn.execute(
-                "INSERT INTO firmas(firma, expira) VALUES (?, ?) ON CONFLICT DO NOTHING", (signature, now + ttl_s)
+                "INSERT INTO firmas(firma, expira) VALUES (?, ?) ON CONFLICT(firma) DO UPDATE SET "
+                "expira = excluded.expira WHERE firmas.expira < ?", (signature, expires_at, now)
             )
             if cur.rowcount == 1 and int(signature[:4], 16) % 512 == 0:  # purge now and then, not every time
                 conn.execute("DELETE FROM firmas WHERE expira < ?", (now,))

@@ -98,6 +98,50 @@ class LakeResource(dg.ConfigurableResource):
                 out.write(data)
         return self.uri(key)
 
+    def create_bytes(self, key: str, data: bytes, mode: int = 0o600) -> bool:
+        """Write `key` only if it does not exist yet, durably; False (and nothing written) if it does.
+
+        Never replaces a file, unlike `write_bytes`: locally a temp file (owner-only by default) is
+        fsync'd and hard-linked into place (the link fails if the name exists), on S3 a PUT with
+        `If-None-Match: *` (S3 answers 412 if the key exists)."""
+        if not self.is_local:
+            import boto3
+            from botocore.exceptions import ClientError
+
+            parsed = urlparse(self.url)
+            client = boto3.client("s3", endpoint_url=self.s3_endpoint_url or os.environ.get("AWS_ENDPOINT_URL"),
+                                  region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+            try:
+                client.put_object(Bucket=parsed.netloc, Key=posixpath.join(parsed.path.strip("/"), key).lstrip("/"),
+                                  Body=data, IfNoneMatch="*")
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+                    return False
+                raise
+            return True
+        full = self._full(key)
+        folder = posixpath.dirname(full)
+        os.makedirs(folder, exist_ok=True)
+        tmp = f"{full}.tmp-{uuid.uuid4().hex}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            try:
+                os.link(tmp, full)
+            except FileExistsError:
+                return False
+        finally:
+            os.unlink(tmp)
+        dir_fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)  # make the new name itself durable
+        finally:
+            os.close(dir_fd)
+        return True
+
     def write_parquet(self, key: str, table: pa.Table) -> str:
         return self.write_bytes(key, write_parquet_bytes(table))
 

@@ -12,11 +12,11 @@ from pathlib import Path
 from podemos_assets.campo import protocol as p
 from podemos_assets.campo.auth import DeviceSecrets
 from podemos_assets.campo.service import IngestCore
-from podemos_assets.campo.simulator import make_event
+from podemos_assets.campo.simulator import device_secret, make_event
 from podemos_assets.resources.idempotency import IdempotencyStore
 from podemos_assets.resources.lake import LakeResource
 
-SECRETS = {"dev-a": "secreto-a", "dev-b": "secreto-b"}
+SECRETS = {d: device_secret(0, d) for d in ("dev-a", "dev-b")}  # 32 bytes of key material, hex
 
 
 def make_core(tmp: Path) -> IngestCore:

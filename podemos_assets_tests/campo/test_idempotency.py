@@ -68,17 +68,19 @@ V7 = "019acb3e-1f00-7d8e-91b7-584a2265b1f5"
 @pytest.mark.parametrize("event_id, ok", [
     (V4, True),
     (V7, True),
-    (V4.upper(), True),
+    (V4.upper(), False),  # one spelling only: upper and lower case were once stored as two events
+    ("{" + V4 + "}", False),
+    ("urn:uuid:" + V4, False),
     (V4 + "\n", False),
     (V4.replace("-", ""), False),
     ("no-es-un-uuid", False),
     (12345, False),
 ])
-def test_any_uuid_string_is_an_event_id_and_nothing_else(event_id, ok):
+def test_a_canonical_uuid_is_an_event_id_and_nothing_else(event_id, ok):
     event = {"event_id": event_id, "type": "visita", "device_time": "2026-11-27T10:00:00-06:00",
              "payload": {"grupo": "G1", "resultado": "PAGO"}}
     if ok:
-        assert p.validate_event(event) == event_id
+        assert p.validate_event(event, received=datetime(2026, 11, 27, 17, tzinfo=timezone.utc)) == event_id
     else:
         with pytest.raises(p.EventRejected, match="event_id"):
             p.validate_event(event)

@@ -24,8 +24,12 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	@time $(BIN)/uv pip install -q --python $(BIN)/python -c constraints.txt -e '.[dev,spark,prod]'
 	@touch $@
 
+# The dbt manifest, once per content of sql/ (a digest check when nothing changed): definitions loads
+# never run `dbt parse` themselves unless sql/ changed since.
 install: $(VENV)/.installed
+	@$(BIN)/python -m podemos_assets.resources.dbt
 install-dev: $(VENV)/.installed-dev
+	@$(BIN)/python -m podemos_assets.resources.dbt
 
 demo: install
 	@$(BIN)/podemos instance-setup

@@ -7,11 +7,13 @@ load with a `ConfigError` that names the variable, the value and what is expecte
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlparse
 
-GO_LIVE = "2026-10-01"  # first daily partition; history before it is loaded by the bulk path
+DEFAULT_GO_LIVE = "2026-10-01"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BRANCH_REGISTRY = Path(__file__).resolve().parent / "sucursales" / "sucursales.csv"
 
@@ -31,6 +33,7 @@ class Settings:
     alerts_url: str
     dagster_home: Path
     automation_on: bool = True  # PODEMOS_AUTOMATION=pausada stops every schedule and sensor by default
+    go_live: str = DEFAULT_GO_LIVE  # PODEMOS_GO_LIVE: the first daily partition (ISO date)
     campo_store_url: str = ""  # field ingestion's idempotency store: sqlite:///path or dynamodb://eventos/firmas
 
     @property
@@ -52,6 +55,19 @@ def _url(name: str, value: str, schemes: tuple[str, ...]) -> str:
     if scheme == "s3" and not urlparse(value).netloc:
         raise ConfigError(f"{name}={value!r}: an s3:// URL needs a bucket, e.g. s3://podemos-lake/prod.")
     return value.rstrip("/")
+
+
+def _go_live(env: Mapping[str, str]) -> str:
+    """PODEMOS_GO_LIVE as a canonical ISO date string (callers compare partition keys with it as text)."""
+    value = (env.get("PODEMOS_GO_LIVE") or DEFAULT_GO_LIVE).strip()
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        day = None
+    if day is None or value != day.isoformat():
+        raise ConfigError(f"PODEMOS_GO_LIVE={value!r} is not a date: expected YYYY-MM-DD, e.g. {DEFAULT_GO_LIVE} "
+                          "(the first daily partition; see README, 'Configuration').")
+    return value
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -95,6 +111,12 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         alerts_url=alerts_url,
         dagster_home=dagster_home,
         automation_on=automation == "activa",
+        go_live=_go_live(env),
         campo_store_url=_url("PODEMOS_CAMPO_STORE_URL", env["PODEMOS_CAMPO_STORE_URL"], ("sqlite", "dynamodb"))
         if env.get("PODEMOS_CAMPO_STORE_URL") else "",
     )
+
+
+# First daily partition; history before it is loaded by the bulk path. Read once at import (partitions
+# definitions need it at module level); a malformed PODEMOS_GO_LIVE raises ConfigError here.
+GO_LIVE: str = _go_live(os.environ)

@@ -1,5 +1,9 @@
 """The configuration contract: defaults are local, bad values fail with a message that says what to do."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from podemos_assets.config import ConfigError, load_settings
@@ -62,3 +66,23 @@ def test_branch_url_from_environment_is_required(tmp_path):
     assert branch.connection_url(tmp_path, {"SUC_1_URL": "mysql://u:p@h/db"}) == "mysql://u:p@h/db"
     with pytest.raises(ConfigError, match="SUC_1_URL is not set"):
         branch.connection_url(tmp_path, {})
+
+
+def test_go_live_is_a_setting_validated_as_an_iso_date(tmp_path):
+    assert load_settings({"PODEMOS_HOME": str(tmp_path)}).go_live == "2026-10-01"
+    assert load_settings({"PODEMOS_HOME": str(tmp_path), "PODEMOS_GO_LIVE": "2026-11-15"}).go_live == "2026-11-15"
+    # Callers compare partition keys with it as text: only the canonical YYYY-MM-DD spelling is accepted.
+    for bad in ("2026-13-01", "01/10/2026", "20261001", "2026-10-1", "mañana"):
+        with pytest.raises(ConfigError, match=r"PODEMOS_GO_LIVE=.* is not a date: expected YYYY-MM-DD"):
+            load_settings({"PODEMOS_HOME": str(tmp_path), "PODEMOS_GO_LIVE": bad})
+
+
+def test_go_live_constant_follows_the_environment_of_the_process(tmp_path):
+    """GO_LIVE (module level, read by the partitions definitions) is the same setting, read at import."""
+    env = {**os.environ, "PODEMOS_GO_LIVE": "2026-11-15"}
+    code = "from podemos_assets.config import GO_LIVE, load_settings; print(GO_LIVE, load_settings().go_live)"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["2026-11-15", "2026-11-15"]
+    env["PODEMOS_GO_LIVE"] = "2026-02-30"
+    bad = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert bad.returncode != 0 and "ConfigError: PODEMOS_GO_LIVE='2026-02-30' is not a date" in bad.stderr

@@ -8,17 +8,6 @@ from __future__ import annotations
 
 import json
 
-from openlineage.client.generated import (
-    column_lineage_dataset,
-    dataset_type_dataset,
-    documentation_dataset,
-    ownership_dataset,
-    schema_dataset,
-    tags_dataset,
-)
-from openlineage.client.event_v2 import Dataset
-from openlineage.client.serde import Serde
-
 from podemos_assets.gobierno.access import redshift_relation
 from podemos_assets.gobierno.inventory import GovernedAsset
 
@@ -38,6 +27,16 @@ def dataset_id(asset: GovernedAsset) -> tuple[str, str]:
 
 
 def _facets(asset: GovernedAsset, by_key: dict[str, GovernedAsset]) -> dict:
+    # Here, not at module level: the OpenLineage client costs ~1 s to import, on every definitions load.
+    from openlineage.client.generated import (
+        column_lineage_dataset,
+        dataset_type_dataset,
+        documentation_dataset,
+        ownership_dataset,
+        schema_dataset,
+        tags_dataset,
+    )
+
     facets: dict = {
         "schema": schema_dataset.SchemaDatasetFacet(
             fields=[
@@ -85,6 +84,9 @@ def _facets(asset: GovernedAsset, by_key: dict[str, GovernedAsset]) -> dict:
 
 def openlineage_document(assets: list[GovernedAsset]) -> dict:
     """`{"producer", "datasets": [OpenLineage Dataset, ...]}` for every asset with a column schema."""
+    from openlineage.client.event_v2 import Dataset
+    from openlineage.client.serde import Serde
+
     by_key = {a.key: a for a in assets}
     datasets = []
     for asset in assets:

@@ -1,8 +1,8 @@
 """The critical payment reports: the dbt models in sql/, loaded with dagster-dbt (dbt tests become checks).
 
 Daily models take the run's partition window as dbt vars (min_date, max_date); the broad ones read the
-rollups and rebuild whole. The manifest is produced on load when missing (`dbt parse`, offline), so a
-clean clone validates without a prepare step; `dagster dev` re-parses on every reload.
+rollups and rebuild whole. The manifest is prepared once per content of sql/ (`make install`;
+resources/dbt.py): a load only checks its digest, and parses (once, under a lock) only if sql/ changed.
 """
 
 
@@ -16,11 +16,10 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 from podemos_assets.automation import after_upstream
 from podemos_assets.pagos.partitions import DIARIO, UNA_CORRIDA, window_vars
 from podemos_assets.resources import WAREHOUSE_POOL, WarehouseResource
-from podemos_assets.resources.dbt import DBT_DIR, parse_project
+from podemos_assets.resources.dbt import DBT_DIR, prepare_manifest
 
+prepare_manifest()  # a digest check; `dbt parse` only on a clean clone or after an edit in sql/
 dbt_project = DbtProject(project_dir=DBT_DIR, profiles_dir=DBT_DIR)
-if dbt_project.preparer.using_dagster_dev() or not dbt_project.manifest_path.exists():
-    parse_project(dbt_project)  # as prepare_if_dev() would, but with the venv's dbt
 
 PARTITIONED = "cobranza_diaria_sucursal cartera_en_riesgo_sucursal"
 WHOLE = "resumen_mensual_sucursal historial_pagos_cliente"

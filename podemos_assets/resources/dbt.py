@@ -1,17 +1,40 @@
-"""The dbt CLI resource for the project in sql/: the DuckDB `dev` target locally, `prod` (Redshift) in production."""
+"""The dbt CLI resource for the project in sql/ (DuckDB `dev` locally, `prod` on Redshift) and its manifest.
+
+The manifest (sql/target/manifest.json) is prepared once per content of sql/: `make install` runs
+`python -m podemos_assets.resources.dbt`, which runs `dbt parse` only when the sources' digest differs from
+the one stamped beside the manifest. A definitions load only compares the digest (milliseconds); it parses
+only when the stamp is missing or stale (a clean clone, an edited model), under a file lock so that the
+processes `dagster dev` starts at once parse once between them instead of each on its own.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import os
 import shutil
+import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
-
-from dagster_dbt import DbtCliResource, DbtProject
 
 from podemos_assets.config import REPO_ROOT, Settings
 
+if TYPE_CHECKING:
+    from dagster_dbt import DbtCliResource
+
 DBT_DIR = REPO_ROOT / "sql"
+TARGET_DIR = DBT_DIR / "target"
+MANIFEST = TARGET_DIR / "manifest.json"
+STAMP = TARGET_DIR / "podemos_sources.sha256"  # digest of the sources the manifest was parsed from
+# What dbt writes or downloads, not what it reads: never part of the digest.
+_NOT_SOURCES = {"target", "logs", "dbt_packages", ".user.yml"}
+
+
+class ManifestError(RuntimeError):
+    """The dbt manifest could not be prepared; the message says what to run."""
 
 
 def _dbt_executable() -> str:
@@ -27,14 +50,70 @@ def _dbt_executable() -> str:
 DBT_EXECUTABLE = _dbt_executable()
 
 
-def parse_project(project: DbtProject) -> None:
-    """`dbt parse --quiet` (offline, no warehouse connection) with our dbt: what dagster-dbt's own preparer
-    does, except that it looks up a bare `dbt` on PATH."""
-    DbtCliResource(project_dir=project, dbt_executable=DBT_EXECUTABLE).cli(
-        ["parse", "--quiet"], target_path=project.target_path).wait()
+def sources_digest(project_dir: Path = DBT_DIR) -> str:
+    """sha256 over the relative path and bytes of every file dbt may read in the project (a few ms)."""
+    digest = hashlib.sha256()
+    for path in sorted(project_dir.rglob("*")):
+        rel = path.relative_to(project_dir)
+        if rel.parts[0] in _NOT_SOURCES or not path.is_file():
+            continue
+        digest.update(rel.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def manifest_is_current(project_dir: Path = DBT_DIR) -> bool:
+    target = project_dir / "target"
+    stamp = target / STAMP.name
+    return ((target / MANIFEST.name).is_file() and stamp.is_file()
+            and stamp.read_text().strip() == sources_digest(project_dir))
+
+
+def prepare_manifest(project_dir: Path = DBT_DIR, force: bool = False) -> bool:
+    """Run `dbt parse` (offline, no warehouse connection) unless the manifest matches the sources.
+
+    Returns whether it parsed. Concurrent callers serialize on a lock in target/; the ones that waited
+    find the fresh stamp and return without parsing.
+    """
+    if not force and manifest_is_current(project_dir):
+        return False
+    target = project_dir / "target"
+    target.mkdir(parents=True, exist_ok=True)
+    with open(target / ".prepare.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not force and manifest_is_current(project_dir):
+            return False
+        digest = sources_digest(project_dir)  # before parsing: an edit during the parse leaves it stale
+        t0 = time.perf_counter()
+        done = subprocess.run(
+            [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(project_dir),
+             "--profiles-dir", str(project_dir), "--target-path", str(target)],
+            cwd=project_dir, capture_output=True, text=True,
+            env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        )
+        if done.returncode != 0:
+            detail = (done.stdout + done.stderr).strip().splitlines()
+            raise ManifestError(f"`dbt parse` of {project_dir} failed ({detail[-1] if detail else 'no output'}); "
+                                f"fix the model, then run `make install` (or `{sys.executable} -m "
+                                "podemos_assets.resources.dbt`)")
+        (target / STAMP.name).write_text(digest + "\n")
+        print(f"dbt: manifest prepared for {project_dir} in {time.perf_counter() - t0:.1f} s "
+              f"(once per content of {project_dir.name}/)", file=sys.stderr, flush=True)
+        return True
 
 
 def dbt_resource(settings: Settings) -> DbtCliResource:
+    from dagster_dbt import DbtCliResource  # here: importing dagster-dbt costs seconds
+
     target = "prod" if urlparse(settings.warehouse_url).scheme == "redshift" else "dev"
     return DbtCliResource(project_dir=str(DBT_DIR), profiles_dir=str(DBT_DIR), target=target,
                           dbt_executable=DBT_EXECUTABLE)
+
+
+if __name__ == "__main__":  # `make install`: prepare the manifest once per content of sql/
+    try:
+        parsed = prepare_manifest(force="--force" in sys.argv[1:])
+    except ManifestError as exc:
+        print(f"dbt: {exc}", file=sys.stderr)
+        sys.exit(1)
+    if not parsed:
+        print(f"dbt: manifest up to date ({MANIFEST.relative_to(REPO_ROOT)})")

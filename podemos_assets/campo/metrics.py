@@ -34,7 +34,8 @@ def day_metrics(day: date, eventos: pa.Table, cuarentena: pa.Table) -> pa.Table:
             groups[g].append(e)
     for q in cuarentena.to_pylist():
         region = region_of_device.get(q["device_id"]) or "sin_region"
-        for g in (("total", "todos"), ("region", region), ("dispositivo", q["device_id"])):
+        device = q["device_id"] or "desconocido"  # a landing line too broken to name its device
+        for g in (("total", "todos"), ("region", region), ("dispositivo", device)):
             quarantine[g] += 1
             groups.setdefault(g, [])
     rows = []

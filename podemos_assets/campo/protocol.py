@@ -51,14 +51,15 @@ LAT_RANGE = (14.3, 32.8)
 LON_RANGE = (-118.5, -86.5)
 MAX_AMOUNT = Decimal("1000000.00")
 
-# Canonical forms. Length bounds sit beside each pattern: msgspec searches patterns with `re.search`,
-# where `$` also matches before a trailing newline; an exact length shuts that out.
-UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
-SHA256_PATTERN = r"^[0-9a-f]{64}$"
+# Canonical forms. msgspec searches patterns with `re.search`, where `$` also matches just before a
+# trailing newline ("ABC\n" passed `^[A-Z]+$`): every pattern ends in `$(?!\n)`, valid in JSON Schema too.
+_END = r"$(?!\n)"
+UUID_PATTERN = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}" + _END
+SHA256_PATTERN = r"^[0-9a-f]{64}" + _END
 # "350.00": ASCII digits only (Decimal() also takes " 350.00 ", "1_000.00" and Arabic-Indic digits).
-AMOUNT_PATTERN = r"^(0|[1-9][0-9]{0,6})(\.[0-9]{1,2})?$"
-CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"  # ids: accounts, groups, clients, devices
-TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"  # names (regions with accents and spaces): no control characters
+AMOUNT_PATTERN = r"^(0|[1-9][0-9]{0,6})(\.[0-9]{1,2})?" + _END
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*" + _END  # ids: accounts, groups, clients, devices
+TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*" + _END  # names (regions with accents and spaces): no control characters
 
 Uuid = Annotated[str, Meta(min_length=36, max_length=36, pattern=UUID_PATTERN,
                            description="A UUID in canonical form: lower-case hex, 8-4-4-4-12")]
@@ -152,7 +153,7 @@ class EventRejected(ValueError):
 
 # --- reasons -------------------------------------------------------------------------------------------
 _AT = re.compile(r"^(?P<rule>.*) - at `(?P<path>\$[A-Za-z0-9_.\[\]]*)`$", re.DOTALL)
-_SAFE_RULE = re.compile(r"^[A-Za-z0-9 `<>=.,_()-]*$")
+_SAFE_RULE = re.compile(r"^[A-Za-z0-9 `<>=.,_()|-]*$")
 
 
 def reason(exc: Exception, prefix: str = "") -> str:

@@ -85,6 +85,7 @@ def parse_record(line: bytes) -> dict:
         rec = RECORD_DECODER.decode(line)
     except (msgspec.DecodeError, RecursionError) as exc:
         raise p.EventRejected(p.reason(exc, prefix="")) from None
+    p.check_batch_times(rec.sent_at, rec.received_at)
     try:
         received, sent = rec.received_at, rec.sent_at
         skew = (sent - received).total_seconds()

@@ -1,0 +1,160 @@
+"""Start-up costs (issue 15 point 1): definitions load, `podemos --help`, and a UI-launched run's start.
+
+Each figure is measured twice in the same run, on this checkout and on a baseline commit (the one before
+the fast-load work, checked out with `git worktree` into a temporary directory and imported through
+PYTHONPATH with the same venv), and printed with its goal:
+  - definitions load: `import podemos_assets.definitions` in a fresh interpreter, median of 3 (goal <= 3 s);
+    also once as `dagster dev` loads it (DAGSTER_IS_DEV_CLI=1), where the baseline ran `dbt parse`;
+  - `podemos --help`, median of 3 (goal <= 1 s);
+  - with --ui: a webserver and a daemon on loopback over an empty instance, one partition of a light
+    asset launched through GraphQL as the UI does, seconds from launch to STARTED (goal <= 10 s).
+Run: .venv/bin/python benchmarks/startup.py [--baseline COMMIT] [--ui]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+BASELINE = "c067f44"  # the commit before the fast-load change (e8cab5e, issue 15 point 1)
+GOALS = {"load": 3.0, "help": 1.0, "ui_start": 10.0}
+LOAD = "import podemos_assets, podemos_assets.definitions; print(podemos_assets.__file__)"
+
+
+def timed(argv: list[str], env: dict[str, str], cwd: Path, expect: str | None = None) -> float:
+    t0 = time.perf_counter()
+    done = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv[:3])} failed in {cwd}:\n{done.stderr[-3000:]}")
+    if expect is not None and not done.stdout.strip().startswith(expect):
+        raise SystemExit(f"imported {done.stdout.strip()!r}, expected a module under {expect}")
+    return elapsed
+
+
+def tree_env(tree: Path, home: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "PODEMOS_HOME", "DAGSTER_IS_DEV_CLI")}
+    # PYTHONPATH comes before the editable install's finder: `podemos_assets` resolves in `tree`.
+    env.update(PYTHONPATH=str(tree), PODEMOS_HOME=str(home), DAGSTER_HOME=str(home / "dagster_home"),
+               PYTHONWARNINGS="ignore", **extra)
+    return env
+
+
+def measure(trees: dict[str, Path], scratch: Path, runs: int) -> dict[str, dict[str, float]]:
+    """Samples alternate between the trees, so a neighbour's load on the shared cores hits both alike."""
+    envs = {label: tree_env(tree, scratch / f"home-{label}") for label, tree in trees.items()}
+    load = [sys.executable, "-c", LOAD]
+    helps = [sys.executable, str(BIN / "podemos"), "--help"]
+    for label, tree in trees.items():  # warm-up: bytecode, and the baseline's first `dbt parse`
+        timed(load, envs[label], tree, expect=str(tree / "podemos_assets"))
+    samples: dict[str, dict[str, list[float]]] = {label: {"load": [], "help": []} for label in trees}
+    for _ in range(runs):
+        for label, tree in trees.items():
+            samples[label]["load"].append(timed(load, envs[label], tree, expect=str(tree / "podemos_assets")))
+            samples[label]["help"].append(timed(helps, envs[label], tree))
+    figures = {label: {k: statistics.median(v) for k, v in s.items()} for label, s in samples.items()}
+    for label, tree in trees.items():  # as each process `dagster dev` starts loads it (baseline: + dbt parse)
+        dev_env = tree_env(tree, scratch / f"home-{label}", DAGSTER_IS_DEV_CLI="1")
+        figures[label]["dev_load"] = timed(load, dev_env, tree, expect=str(tree / "podemos_assets"))
+    return figures
+
+
+# --- the UI-launched run -------------------------------------------------------------------------------
+LAUNCH = """mutation($params: ExecutionParams!) { launchPipelineExecution(executionParams: $params) {
+  __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
+  ... on InvalidSubsetError { message } ... on RunConfigValidationInvalid { errors { message } } } }"""
+STATUS = """query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"""
+# One day of one regulatory source: what "Materialize" on one partition sends. Only the start is timed
+# (the empty instance has no source file, so the run itself may fail afterwards).
+UI_ASSET, UI_PARTITION = ["regulatorio", "catalogos_cnbv"], "2026-11-05"
+
+
+def ui_start(tree: Path, home: Path, timeout: float = 300) -> float:
+    """Seconds from a GraphQL launch (what the UI's Materialize button sends) to the run's STARTED."""
+    import httpx
+
+    sys.path.insert(0, str(REPO))
+    from podemos_assets_tests.ui.webserver import dagster_webserver, stop_group
+
+    env = tree_env(tree, home, PODEMOS_AUTOMATION="pausada")  # no sensor launches anything but our run
+    subprocess.run([sys.executable, str(BIN / "podemos"), "instance-setup"], env=env, cwd=tree, check=True,
+                   capture_output=True)
+    daemon_log = (home / "daemon.log").open("w")
+    daemon = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=tree, env=env,
+                              stdout=daemon_log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        with dagster_webserver(env, home / "webserver.log", timeout=timeout) as url:
+            gql = lambda query, **variables: httpx.post(  # noqa: E731
+                f"{url}/graphql", json={"query": query, "variables": variables}, timeout=30).json()["data"]
+            params = {"selector": {"repositoryLocationName": "podemos_assets.definitions",
+                                   "repositoryName": "__repository__", "jobName": "__ASSET_JOB",
+                                   "assetSelection": [{"path": UI_ASSET}]},
+                      "mode": "default",
+                      "executionMetadata": {"tags": [{"key": "dagster/partition", "value": UI_PARTITION}]}}
+            t0 = time.perf_counter()
+            answer = gql(LAUNCH, params=params)["launchPipelineExecution"]
+            if answer["__typename"] != "LaunchRunSuccess":
+                raise SystemExit(f"launch refused: {answer}")
+            run_id = answer["run"]["runId"]
+            while time.perf_counter() - t0 < timeout:
+                status = gql(STATUS, id=run_id)["runOrError"]["status"]
+                if status not in ("QUEUED", "NOT_STARTED", "STARTING"):
+                    elapsed = time.perf_counter() - t0
+                    if status not in ("STARTED", "SUCCESS", "FAILURE"):
+                        raise SystemExit(f"run {run_id} went {status} before starting")
+                    return elapsed
+                time.sleep(0.2)
+            raise SystemExit(f"run {run_id} not started after {timeout:.0f} s")
+    finally:
+        stop_group(daemon)
+        daemon_log.close()
+
+
+def verdict(name: str, before: float, after: float) -> str:
+    goal = GOALS[name]
+    met = "met" if after <= goal else "MISSED"
+    return f"before {before:6.2f} s, after {after:6.2f} s, goal <= {goal:g} s: {met} (x{before / after:.1f} faster)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", default=BASELINE, help=f"commit to compare with (default {BASELINE})")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--ui", action="store_true", help="also time a UI-launched run's start (~2 min more)")
+    args = parser.parse_args()
+    scratch = Path(tempfile.mkdtemp(prefix="podemos-startup-"))
+    base = scratch / "base"
+    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(base), args.baseline], check=True)
+    try:
+        print(f"baseline {args.baseline} in {base}; this checkout {REPO}; {os.cpu_count()} cores", flush=True)
+        trees = {"before": base, "after": REPO}
+        figures = measure(trees, scratch, args.runs)
+        for label, tree in trees.items():
+            if args.ui:
+                figures[label]["ui_start"] = ui_start(tree, scratch / f"ui-{label}")
+            print(f"  {label}: " + ", ".join(f"{k} {v:.2f} s" for k, v in figures[label].items()), flush=True)
+        b, a = figures["before"], figures["after"]
+        print(f"definitions load (fresh interpreter, median of {args.runs}): {verdict('load', b['load'], a['load'])}")
+        print(f"definitions load as `dagster dev` loads it (1 run):   before {b['dev_load']:6.2f} s, "
+              f"after {a['dev_load']:6.2f} s (x{b['dev_load'] / a['dev_load']:.1f} faster)")
+        print(f"`podemos --help` (median of {args.runs}):                  {verdict('help', b['help'], a['help'])}")
+        if args.ui:
+            print(f"UI-launched run, launch to STARTED:               {verdict('ui_start', b['ui_start'], a['ui_start'])}")
+        print(json.dumps(figures))
+    finally:
+        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(base)], check=False)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

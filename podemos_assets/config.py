@@ -90,7 +90,11 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         env.get("PODEMOS_ALERTS_URL") or f"file://{home}/alerts.jsonl",
         ("file", "https", "slack"),
     )
-    registry = Path(env.get("PODEMOS_BRANCH_REGISTRY") or DEFAULT_BRANCH_REGISTRY).expanduser()
+    # The branches this home serves: a registry written into PODEMOS_HOME (the demo's generator writes the
+    # branches it made) wins over the packaged registry of all 200; PODEMOS_BRANCH_REGISTRY over both.
+    home_registry = home / "sucursales" / "sucursales.csv"
+    registry = Path(env.get("PODEMOS_BRANCH_REGISTRY")
+                    or (home_registry if home_registry.is_file() else DEFAULT_BRANCH_REGISTRY)).expanduser()
     if not registry.is_file():
         raise ConfigError(
             f"PODEMOS_BRANCH_REGISTRY={registry} does not exist: point it at a branch registry CSV "

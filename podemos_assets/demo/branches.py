@@ -10,6 +10,7 @@ older updated_at, re-deliveries, hard deletes) and `offline.json` the days a bra
 
 from __future__ import annotations
 
+import csv
 import json
 import random
 import sqlite3
@@ -18,10 +19,10 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 
-from podemos_assets.config import REPO_ROOT
+from podemos_assets.config import DEFAULT_BRANCH_REGISTRY, REPO_ROOT
 from podemos_assets.demo.scenario import Scenario
 from podemos_assets.resources.branches import BRANCH_TABLES, OFFLINE_MARKER
-from podemos_assets.sucursales.registry import load_registry
+from podemos_assets.sucursales.registry import COLUMNS, load_registry
 
 MUTATIONS = "mutaciones.json"
 CENT = Decimal("0.01")
@@ -214,8 +215,11 @@ def _write(path: Path, rows: dict[str, list[tuple]], ddl: str) -> None:
 
 
 def generate(scenario: Scenario, settings) -> dict:
-    registry = load_registry(settings.branch_registry)[: scenario.branches]
     out = settings.home / "sucursales"
+    # Pick from the company's registry, not from the demo registry a previous `generate` left in this home.
+    home_registry = (out / "sucursales.csv").resolve()
+    source = DEFAULT_BRANCH_REGISTRY if settings.branch_registry == home_registry else settings.branch_registry
+    registry = load_registry(source)[: scenario.branches]
     out.mkdir(parents=True, exist_ok=True)
     ddl = (REPO_ROOT / "sql" / "branch" / "sqlite.sql").read_text()
     trouble: dict[str, str] = {}
@@ -236,6 +240,11 @@ def generate(scenario: Scenario, settings) -> dict:
     if scenario.trouble and scenario.days >= 5:
         middle = scenario.dates[2:5]  # the runs for these days (the morning after each) find the link down
         offline = {scenario.offline_branch: [str(d + timedelta(days=1)) for d in middle]}
+    # The demo company is these branches: the registry the platform reads for this PODEMOS_HOME (config.py).
+    with (out / "sucursales.csv").open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(COLUMNS)
+        writer.writerows([getattr(b, c) for c in COLUMNS] for b in registry)
     (out / OFFLINE_MARKER).write_text(json.dumps({"sucursales": offline, "hoy": None}, indent=2, sort_keys=True))
     (out / MUTATIONS).write_text(json.dumps(sorted(mutations, key=lambda m: (m["dia"], m["sucursal"])), indent=2,
                                             ensure_ascii=False))

@@ -117,6 +117,18 @@ class BranchReader:
         row = self._retry(lambda: self._query(sql, (_fmt(start), _fmt(end)))).to_pylist()[0]
         return int(row["n"]), (Decimal(str(row["total"])).quantize(Decimal("0.01")) if money else None)
 
+    def daily_totals(self, tabla: str) -> dict[date, tuple[int, Decimal | None]]:
+        """The fingerprint of the whole table: row count and SUM(monto) per branch-local `updated_at` day,
+        from one GROUP BY (the settling comparison against the lake, any age)."""
+        money = "monto" in BRANCH_TABLES[tabla]
+        total = f", CAST(COALESCE(SUM(monto), 0) AS {self._money_sql}) AS total" if money else ""
+        sql = f"SELECT DATE(updated_at) AS dia, COUNT(*) AS n{total} FROM {tabla} GROUP BY DATE(updated_at)"
+        rows = self._retry(lambda: self._query(sql, ())).to_pylist()
+        return {
+            _as_date(r["dia"]): (int(r["n"]), Decimal(str(r["total"])).quantize(Decimal("0.01")) if money else None)
+            for r in rows if r["dia"] is not None
+        }
+
     def keys(self, tabla: str) -> pa.Table:
         """Every key currently in `tabla` (for the hard-delete reconciliation)."""
         cols = KEY_COLUMNS[tabla]
@@ -216,7 +228,7 @@ class SqliteBranchReader(BranchReader):
             raise ConnectionError(f"unable to open database file {self.path}")
         # SUM over TEXT money would be float in SQLite: totals of money are summed in Decimal instead.
         if "SUM(monto)" in sql:
-            return self._decimal_totals(sql, params)
+            return self._decimal_daily_totals(sql) if "GROUP BY" in sql else self._decimal_totals(sql, params)
         con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
         try:
             cur = con.execute(sql, params)
@@ -236,6 +248,27 @@ class SqliteBranchReader(BranchReader):
             con.close()
         total = sum((Decimal(m) for (m,) in rows if m is not None and _is_number(m)), Decimal("0.00"))
         return pa.table({"n": [len(rows)], "total": [str(total)]})
+
+
+    def _decimal_daily_totals(self, sql: str) -> pa.Table:
+        tabla = re.search(r"FROM (\w+)", sql).group(1)
+        con = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        try:
+            rows = con.execute(f"SELECT DATE(updated_at), monto FROM {tabla}").fetchall()
+        finally:
+            con.close()
+        days: dict[str, list] = {}
+        for day, monto in rows:
+            n, total = days.get(day, (0, Decimal("0.00")))
+            days[day] = (n + 1, total + (Decimal(monto) if monto is not None and _is_number(monto) else 0))
+        return pa.table({"dia": list(days), "n": [v[0] for v in days.values()],
+                         "total": [str(v[1]) for v in days.values()]})
+
+
+def _as_date(value) -> date:
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 def _is_number(text: str) -> bool:

@@ -3,12 +3,10 @@
 import dagster as dg
 
 from podemos_assets.sucursales.assets import extraccion_sucursales
-from podemos_assets.sucursales.automation import JOB, SCHEDULES, sucursales_recuperacion
-from podemos_assets.sucursales.bajas import bajas_sucursales
+from podemos_assets.sucursales.automation import sucursales_automatizacion
+from podemos_assets.sucursales.conciliacion import conciliacion_sucursales
 
 defs = dg.Definitions(
-    assets=[extraccion_sucursales, bajas_sucursales],
-    jobs=[JOB],
-    schedules=SCHEDULES,
-    sensors=[sucursales_recuperacion],
+    assets=[extraccion_sucursales, conciliacion_sucursales],
+    sensors=[sucursales_automatizacion],
 )

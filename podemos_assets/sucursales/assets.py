@@ -8,10 +8,12 @@ isolation without one process per partition; numbers in docs/sucursales.md).
 
 from __future__ import annotations
 
+import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 import dagster as dg
 import pandas as pd
@@ -19,10 +21,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from podemos_assets.gobierno import schema_metadata
-from podemos_assets.resources.branches import BranchesResource, BranchQueryError, BranchUnreachable
+from podemos_assets.resources.branches import BRANCH_TABLES, BranchesResource, BranchQueryError, BranchUnreachable
 from podemos_assets.resources.lake import LakeResource
 from podemos_assets.sucursales.extract import (
-    TABLAS, BranchDay, extract_path, read_branch_day, reconcile, validate,
+    KEYS_SCHEMA, TABLAS, BranchDay, extract_path, fingerprint_path, keys_path, money_sum, read_branch_day,
+    reconcile, validate,
 )
 from podemos_assets.sucursales.partitions import BRANCHES, PARTITIONS, split_key
 from podemos_assets.sucursales.schemas import MODELS
@@ -105,6 +108,21 @@ class BoxOutcome:
     partitions: int = 0
 
 
+def _write_sidecars(lake: LakeResource, day: BranchDay, held: dict[str, list[pa.Table]]) -> None:
+    """The branch-day's fingerprint (what the lake holds now) and its key index (every id ever held)."""
+    fingerprint = {t: {"filas": sum(p.num_rows for p in parts),
+                       "monto": str(sum((money_sum(p) for p in parts), Decimal("0.00")))}
+                   for t, parts in sorted(held.items())}
+    lake.write_bytes(fingerprint_path(day.sucursal, day.fecha), json.dumps(fingerprint, sort_keys=True).encode())
+    path = keys_path(day.sucursal, day.fecha)
+    new = pa.concat_tables([
+        pa.table({"tabla": pa.array([t] * p.num_rows, pa.string()), "id": p["id"].cast(pa.int64())}, schema=KEYS_SCHEMA)
+        for t, parts in held.items() if "id" in BRANCH_TABLES[t] for p in parts
+    ] + ([lake.read_parquet(path).cast(KEYS_SCHEMA)] if lake.exists(path) else []))
+    new = new.filter(pc.is_valid(new["id"])).group_by(["tabla", "id"]).aggregate([])
+    lake.write_parquet(path, new.sort_by([("tabla", "ascending"), ("id", "ascending")]).select(KEYS_SCHEMA.names))
+
+
 def extract_box(lake: LakeResource, branches: BranchesResource, keys: list[str], log=None) -> BoxOutcome:
     """Extract, validate once, write and reconcile every partition in `keys`; failures are per partition."""
     out = BoxOutcome()
@@ -116,6 +134,7 @@ def extract_box(lake: LakeResource, branches: BranchesResource, keys: list[str],
     out.partitions = len(days)
     if log:
         log(f"read {len(days)} of {len(keys)} branch-days in {time.perf_counter() - t0:.1f} s")
+    held: dict[str, dict[str, list[pa.Table]]] = {k: {} for k in days}  # partition -> table -> [valid, quarantine]
     for tabla in TABLAS:
         if not days:
             break
@@ -136,6 +155,9 @@ def extract_box(lake: LakeResource, branches: BranchesResource, keys: list[str],
             if tabla == "transacciones" and v.num_rows == 0:
                 out.stale.append(key)
             out.materializations.append((tabla, key, metadata))
+            held[key][tabla] = [v, q]
+    for key, day in days.items():
+        _write_sidecars(lake, day, held[key])
     return out
 
 

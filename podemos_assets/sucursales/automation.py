@@ -1,126 +1,166 @@
-"""Automation of the branch extracts: the 01:00 schedules (one per zone) and the catch-up sensor.
+"""The one automation path of the branch ETL: `sucursales_automatizacion`, a sensor on by default.
 
-Runs are boxes of partitions (days x contiguous branches), so a day for 200 branches is a handful of
-runs, not 800; per-branch failure isolation comes from the asset (see assets.py).
+Why a sensor and not automation conditions: the night starts at 01:00 in each branch's own zone (ten
+zones, one asset), and catching a branch up needs to ask the branch whether it answers, which only code
+with the `branches` resource can do. Each tick, from durable state only (its cursor, the partitions'
+status, the reconciliation's results), it requests:
+1. **the night** of every zone whose 01:00 has passed since its last night: yesterday plus the
+   `SETTLING_DAYS` before it, for the zone's branches (one run per block of neighbouring branches), and the
+   reconciliation (`conciliacion_sucursales`: tombstones and fingerprints) for yesterday;
+2. **settling of any age**: exactly the branch-days that the reconciliation found different from the
+   source (one run per branch and run of consecutive days);
+3. **catch-up**: every branch-day of the last `CATCH_UP_LOOKBACK` days whose latest extraction failed
+   (never extracted, or a re-extraction that failed after a good one), for the branches that answer now.
+
+Runs are boxes of partitions (days x contiguous branches), so a night for 200 branches is a handful of
+runs, not 800; per-branch failure isolation comes from the assets themselves.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import json
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from decimal import Decimal
-from zoneinfo import ZoneInfo
-
+from podemos_assets.automation import sensor_status
 from podemos_assets.config import GO_LIVE
-from podemos_assets.resources.branches import BranchesResource, BranchUnreachable, day_window
-from podemos_assets.resources.lake import LakeResource
+from podemos_assets.resources.branches import BranchesResource
+from podemos_assets.resources.clock import ClockResource
 from podemos_assets.sucursales.assets import KEYS, extraccion_sucursales
-from podemos_assets.sucursales.extract import TABLAS, extract_path, money_sum
-from podemos_assets.sucursales.partitions import BRANCHES, PARTITION_TZ, PARTITIONS, contiguous_blocks, range_tags
+from podemos_assets.sucursales.conciliacion import HUELLAS, conciliacion_sucursales
+from podemos_assets.sucursales.partitions import (
+    BRANCHES, PARTITION_TZ, PARTITIONS, SETTLING_DAYS, contiguous_blocks, range_tags, split_key,
+)
 
-CATCH_UP_LOOKBACK = 30  # days the sensor looks back for gaps
-SETTLING_DAYS = 3  # re-extract the previous N days too: rows committed late with an older updated_at
-JOB = dg.define_asset_job("extraccion_sucursales_job", selection=[extraccion_sucursales], partitions_def=PARTITIONS)
+NIGHTLY_AT = time(1, 0)  # branch-local: the branch's day is closed and its staff gone
+CATCH_UP_LOOKBACK = 30  # days the catch-up looks back for failed branch-days (older: fingerprints)
+CATCH_UP_RETRY = timedelta(minutes=30)  # a branch that answers a ping but fails its run is retried this often
+MOTIVO = "podemos/motivo"
+EXTRACTION = [KEYS[t] for t in KEYS]
+RECONCILIATION = list(conciliacion_sucursales.keys)
 
 
-def settling_days(yesterday: date, settling: int = SETTLING_DAYS) -> list[date]:
-    return [yesterday - timedelta(days=n) for n in range(settling, -1, -1)]
+def zones() -> list[str]:
+    return sorted({b.zona_horaria for b in BRANCHES.values()})
 
 
-def daily_requests(zone: str, today: date, settling: int = SETTLING_DAYS) -> list[dg.RunRequest]:
-    """Yesterday plus the settling window for every branch of `zone`: one run per block of neighbours."""
-    days = settling_days(today - timedelta(days=1), settling)
+def latest_night(zone: str, now: datetime) -> date:
+    """The branch-local date of the latest 01:00 in `zone` at or before `now`."""
+    local = now.astimezone(ZoneInfo(zone))
+    return local.date() if local.time() >= NIGHTLY_AT else local.date() - timedelta(days=1)
+
+
+def night_requests(zone: str, night: date) -> list[dg.RunRequest]:
+    """The runs of one zone's night: yesterday + settling days, and yesterday's reconciliation."""
+    go_live = date.fromisoformat(GO_LIVE)
+    yesterday = night - timedelta(days=1)
+    first = max(go_live, yesterday - timedelta(days=SETTLING_DAYS))
+    if yesterday < go_live:
+        return []
     ids = [b.id for b in BRANCHES.values() if b.zona_horaria == zone]
-    return [
-        dg.RunRequest(run_key=f"{zone}|{today}|{first}", tags={**range_tags(days[0], days[-1], first, last),
-                                                              "podemos/motivo": "diario"})
-        for first, last in contiguous_blocks(ids)
-    ]
+    requests = []
+    for b0, b1 in contiguous_blocks(ids):
+        requests.append(dg.RunRequest(run_key=f"noche|{zone}|{night}|{b0}", asset_selection=EXTRACTION,
+                                      tags={**range_tags(first, yesterday, b0, b1), MOTIVO: "noche"}))
+        requests.append(dg.RunRequest(run_key=f"conciliacion|{zone}|{night}|{b0}", asset_selection=RECONCILIATION,
+                                      tags={**range_tags(yesterday, yesterday, b0, b1), MOTIVO: "conciliacion"}))
+    return requests
 
 
-def _schedule(zone: str) -> dg.ScheduleDefinition:
-    @dg.schedule(name=f"sucursales_diario_{zone.split('/')[-1].lower()}", cron_schedule="0 1 * * *",
-                 execution_timezone=zone, job=JOB, default_status=dg.DefaultScheduleStatus.STOPPED,
-                 description=f"01:00 {zone}: yesterday + {SETTLING_DAYS} settling days for the branches in this zone")
-    def daily(context: dg.ScheduleEvaluationContext):
-        return daily_requests(zone, context.scheduled_execution_time.date())
-
-    return daily
-
-
-SCHEDULES = [_schedule(z) for z in sorted({b.zona_horaria for b in BRANCHES.values()})]
+def day_runs(days: list[date]) -> list[tuple[date, date]]:
+    """Consecutive days as (first, last) runs."""
+    runs: list[list[date]] = []
+    for d in sorted(set(days)):
+        if runs and d == runs[-1][-1] + timedelta(days=1):
+            runs[-1].append(d)
+        else:
+            runs.append([d])
+    return [(r[0], r[-1]) for r in runs]
 
 
-def missing_days(instance: dg.DagsterInstance, ids: list[str], first: date, last: date) -> dict[str, list[date]]:
-    """Branch-days in [first, last] never materialized (failed or never attempted), per branch."""
-    done = {str(k) for k in instance.get_materialized_partitions(KEYS["transacciones"])}
+def settling_requests(instance: dg.DagsterInstance, after_id: int | None) -> tuple[list[dg.RunRequest], int | None]:
+    """Re-extraction of exactly the branch-days new reconciliation results found different."""
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=HUELLAS, after_storage_id=after_id), limit=1000, ascending=True).records
+    requests = []
+    for record in records:
+        _, suc = split_key(record.partition_key)
+        days = record.asset_materialization.metadata["dias_distintos"].value
+        for first, last in day_runs([date.fromisoformat(d) for d in days]):
+            requests.append(dg.RunRequest(
+                run_key=f"huella|{suc}|{first}|{last}|{record.storage_id}", asset_selection=EXTRACTION,
+                tags={**range_tags(first, last, suc, suc), MOTIVO: "huella"}))
+    return requests, (records[-1].storage_id if records else after_id)
+
+
+def failed_days(instance: dg.DagsterInstance, ids: list[str], first: date, last: date) -> dict[str, list[date]]:
+    """Branch-days in [first, last] whose latest extraction attempt failed, per branch."""
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    keys = [f"{d.isoformat()}|{suc}" for suc in ids for d in days]
+    status = instance.get_status_by_partition(KEYS["transacciones"], keys, PARTITIONS) or {}
     out: dict[str, list[date]] = {}
-    for suc in ids:
-        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
-        gap = [d for d in days if f"{d.isoformat()}|{suc}" not in done]
-        if gap:
-            out[suc] = gap
-    return out
+    for key, state in status.items():
+        if state == dg.AssetPartitionStatus.FAILED:
+            fecha, suc = split_key(key)
+            out.setdefault(suc, []).append(fecha)
+    return {suc: sorted(v) for suc, v in sorted(out.items())}
 
 
 def catch_up_requests(instance: dg.DagsterInstance, branches: BranchesResource, ids: list[str], first: date,
-                      last: date) -> tuple[list[dg.RunRequest], list[str]]:
-    """For each branch with missing days in [first, last] that answers now: one run over its gap.
+                      last: date, tried: dict[str, str] | None = None, now: datetime | None = None,
+                      ) -> tuple[list[dg.RunRequest], list[str], dict[str, str]]:
+    """For each branch with failed days in [first, last] that answers now: one run over its failed days.
 
-    Returns the run requests and the branches still down. Shared by the sensor and the demo.
-    """
+    Returns the run requests, the branches still down, and when each branch was last requested (a branch
+    that answers but keeps failing is retried every CATCH_UP_RETRY, not every tick)."""
+    tried = dict(tried or {})
     requests, down = [], []
-    for suc, days in sorted(missing_days(instance, ids, first, last).items()):
+    for suc, days in failed_days(instance, ids, first, last).items():
+        if now and suc in tried and now - datetime.fromisoformat(tried[suc]) < CATCH_UP_RETRY:
+            continue
         if not branches.reader(suc, BRANCHES[suc].connection_url(branches.home_path)).ping():
             down.append(suc)
             continue
-        requests.append(dg.RunRequest(  # no run_key: if it fails again the days stay missing and are re-requested
-            tags={**range_tags(days[0], days[-1], suc, suc), "podemos/motivo": "recuperacion"},
-        ))
-    return requests, down
+        for d0, d1 in day_runs(days):
+            requests.append(dg.RunRequest(asset_selection=EXTRACTION,
+                                          tags={**range_tags(d0, d1, suc, suc), MOTIVO: "recuperacion"}))
+        if now:
+            tried[suc] = now.isoformat()
+    return requests, down, tried
 
 
-def settling_probe(lake: LakeResource, branches: BranchesResource, ids: list[str], days: list[date]) -> list[tuple[date, str]]:
-    """Branch-days whose source totals no longer match what the lake holds (late commits, deletes).
-
-    A cheap settling: COUNT/SUM per table instead of re-extracting every branch-day of the window.
-    """
-    stale = []
-    for suc in ids:
-        reader = branches.reader(suc, BRANCHES[suc].connection_url(branches.home_path))
-        try:
-            stale += _stale_days(lake, reader, suc, days)
-        except BranchUnreachable:
-            continue  # its days are the catch-up's job once it answers again
-    return stale
-
-
-def _stale_days(lake: LakeResource, reader, suc: str, days: list[date]) -> list[tuple[date, str]]:
-    stale = []
-    for day in days:
-        start, end = day_window(day)
-        for tabla in TABLAS:
-            path = extract_path(tabla, day, suc)
-            if not lake.exists(path):
-                break  # never extracted: the catch-up's job
-            held = [lake.read_parquet(p) for p in (path, extract_path(tabla, day, suc, "cuarentena")) if lake.exists(p)]
-            got = (sum(t.num_rows for t in held), sum((money_sum(t) for t in held), Decimal("0.00")))
-            count, total = reader.totals(tabla, start, end)
-            if count != got[0] or (total is not None and total != got[1]):
-                stale.append((day, suc))
-                break
-    return stale
-
-
-@dg.sensor(job=JOB, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED,
-           description="A branch whose days failed answers again: request every failed day for it")
-def sucursales_recuperacion(context: dg.SensorEvaluationContext, branches: BranchesResource):
-    today = datetime.now(ZoneInfo(PARTITION_TZ)).date()
-    requests, down = catch_up_requests(context.instance, branches, list(BRANCHES),
-                                       max(date.fromisoformat(GO_LIVE), today - timedelta(days=CATCH_UP_LOOKBACK)),
-                                       today - timedelta(days=2))  # yesterday belongs to the 01:00 schedule
+@dg.sensor(
+    name="sucursales_automatizacion",
+    target=[extraccion_sucursales, conciliacion_sucursales],
+    minimum_interval_seconds=120,
+    default_status=sensor_status(),
+    description="The branch ETL's night: 01:00 branch-local extraction (yesterday + settling days) and "
+    "reconciliation, re-extraction of branch-days whose fingerprint differs, catch-up of failed days of "
+    "branches that answer again",
+)
+def sucursales_automatizacion(context: dg.SensorEvaluationContext, branches: BranchesResource,
+                              clock: ClockResource):
+    now = clock.now()
+    cursor = json.loads(context.cursor) if context.cursor else {}
+    nights: dict[str, str] = cursor.get("noches", {})
+    requests = []
+    for zone in zones():
+        night = latest_night(zone, now)
+        if nights.get(zone, "") < night.isoformat():
+            requests += night_requests(zone, night)
+            nights[zone] = night.isoformat()
+    settled, huellas_id = settling_requests(context.instance, cursor.get("huellas_id"))
+    requests += settled
+    today = now.astimezone(ZoneInfo(PARTITION_TZ)).date()
+    first = max(date.fromisoformat(GO_LIVE), today - timedelta(days=CATCH_UP_LOOKBACK))
+    caught, down, tried = catch_up_requests(context.instance, branches, list(BRANCHES), first,
+                                            today - timedelta(days=1), cursor.get("reintentos"), now)
+    requests += caught
     if down:
         context.log.info(f"still unreachable: {', '.join(down)}")
-    return dg.SensorResult(run_requests=requests)
+    tried = {s: t for s, t in tried.items() if now - datetime.fromisoformat(t) < timedelta(days=CATCH_UP_LOOKBACK)}
+    new_cursor = json.dumps({"noches": nights, "huellas_id": huellas_id, "reintentos": tried}, sort_keys=True)
+    return dg.SensorResult(run_requests=requests, cursor=new_cursor,
+                           skip_reason=None if requests else "nothing due")

@@ -35,6 +35,34 @@ def tombstone_path(tabla: str, sucursal: str, fecha: date) -> str:
     return f"raw/sucursales/_bajas/{tabla}/sucursal={sucursal}/fecha={fecha.isoformat()}/part-0.parquet"
 
 
+# Per branch-day sidecars, written with every extraction. Branch first in the path: one listing per branch.
+def keys_prefix(sucursal: str) -> str:
+    return f"raw/sucursales/_claves/sucursal={sucursal}/"
+
+
+def keys_path(sucursal: str, fecha: date) -> str:
+    """The key index: every (tabla, id) ever extracted for that branch-day. Only ever grows (a re-extraction
+    unions into it), so a row deleted at the branch stays here as evidence after its day is re-extracted."""
+    return f"{keys_prefix(sucursal)}fecha={fecha.isoformat()}/part-0.parquet"
+
+
+def fingerprint_prefix(sucursal: str) -> str:
+    return f"raw/sucursales/_huellas/sucursal={sucursal}/"
+
+
+def fingerprint_path(sucursal: str, fecha: date) -> str:
+    """What the lake holds for that branch-day (extract + quarantine): rows and SUM(monto) per table."""
+    return f"{fingerprint_prefix(sucursal)}fecha={fecha.isoformat()}/huella.json"
+
+
+def hive_fecha(key: str) -> date:
+    """The `fecha=` of a Hive-style lake path."""
+    return date.fromisoformat(key.split("fecha=", 1)[1][:10])
+
+
+KEYS_SCHEMA = pa.schema([("tabla", pa.string()), ("id", pa.int64())])
+
+
 def output_schema(tabla: str, quarantine: bool = False) -> pa.Schema:
     fields = [*BRANCH_TABLES[tabla].items(), *LINEAGE.items()]
     return pa.schema(fields + ([("motivo", pa.string())] if quarantine else []))

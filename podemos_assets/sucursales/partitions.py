@@ -16,6 +16,9 @@ from podemos_assets.sucursales.registry import Branch, load_registry
 # The easternmost branch zone: a branch-local day exists as a partition once it has ended everywhere
 # east of it, i.e. before 01:00 local in every Mexican zone (the schedules' time).
 PARTITION_TZ = "America/Cancun"
+# Each night re-extracts yesterday and the N days before it (rows committed just after midnight with the
+# old day's updated_at are the common late case); older late rows are the fingerprint's (conciliacion.py).
+SETTLING_DAYS = 1
 
 
 def branches() -> tuple[Branch, ...]:

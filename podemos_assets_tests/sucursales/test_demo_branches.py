@@ -6,7 +6,8 @@ import hashlib
 import json
 import random
 import sqlite3
-from datetime import date
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 from decimal import Decimal
 
 import dagster as dg
@@ -67,23 +68,47 @@ def test_backoff_is_exponential_with_full_jitter_and_capped():
     assert len(set(sleeps)) == 5  # jittered, not a fixed ladder
 
 
-def test_demo_step_extracts_every_day_and_catches_up_the_offline_branch(settings, tmp_path, capsys, monkeypatch):
-    from podemos_assets.definitions import build_definitions
-    from podemos_assets.demo import steps_sucursales
-    from podemos_assets.demo.run import DemoContext
+def test_the_sensor_alone_runs_the_nights_and_catches_up_the_offline_branch(settings, monkeypatch):
+    """Only `sucursales_automatizacion`, evaluated at simulated times, decides; nobody requests a run by hand."""
+    from podemos_assets.demo.world import World
+    from podemos_assets.resources import build_resources
+    from podemos_assets.simulation import SimulatedDaemon
+    from podemos_assets.sucursales import defs as sucursales_defs
     from podemos_assets.sucursales import partitions
-    from podemos_assets.sucursales.automation import missing_days
+    from podemos_assets.sucursales.assets import KEYS
+    from podemos_assets.sucursales.automation import failed_days
 
     scenario = Scenario(start=START, days=5, branches=4, clients_per_branch=15, offline_branch="suc_002")
     demo_branches.generate(scenario, settings)
-    defs = build_definitions(settings)
+    for suc in list(partitions.BRANCHES)[4:]:  # the company is these four branches (the demo's registry)
+        monkeypatch.delitem(partitions.BRANCHES, suc)
+    resources = build_resources(settings)
+    defs = dg.Definitions.merge(sucursales_defs, dg.Definitions(resources=resources))
+    ids = list(partitions.BRANCHES)
     with dg.DagsterInstance.ephemeral() as instance:
-        steps_sucursales.run(DemoContext(settings, scenario, instance, defs))
-        out = capsys.readouterr().out
-        ids = list(partitions.BRANCHES)[:4]
-        assert missing_days(instance, ids, scenario.start, scenario.end) == {}
-    assert "suc_002 is unreachable" in out and "catch-up: 1 branch(es) answer again" in out
-    assert "branch-days not extracted: 0" in out
+        daemon = SimulatedDaemon(defs, instance, resources)
+        world = World(type("Ctx", (), {"settings": settings, "scenario": scenario})())
+        world._phones = lambda: []  # no phones in this test
+        failed_midway = {}
+        for day in [*scenario.dates, scenario.end + timedelta(days=1)]:  # the link is back on the last night
+            for hour in (0, 1, 2, 3):
+                now = datetime.combine(day + timedelta(days=1), time(hour, 5), ZoneInfo("America/Mexico_City"))
+                world.advance(now)
+                daemon.tick(now)
+            failed_midway[day] = failed_days(instance, ids, scenario.start, scenario.end)
+        assert all(r.by == "sucursales_automatizacion" for r in daemon.runs)
+        # the offline branch's nights failed while its link was down (and only its partitions) ...
+        assert any("suc_002" in f for f in failed_midway.values())
+        assert all(set(f) <= {"suc_002"} for f in failed_midway.values())
+        # ... and once it answered again, the sensor caught every day up: nothing failed or missing
+        assert failed_days(instance, ids, scenario.start, scenario.end) == {}
+        done = {str(k) for k in instance.get_materialized_partitions(KEYS["transacciones"])}
+        assert {f"{d}|{s}" for d in scenario.dates for s in ids} <= done
+        # the nights ran once each: a second evaluation at the same time requests nothing
+        runs = len(daemon.runs)
+        daemon.tick(now + timedelta(minutes=10))
+        assert len(daemon.runs) == runs
     lake = settings.home / "lake"
-    assert len(list(lake.glob("raw/sucursales/transacciones/*/*/part-0.parquet"))) == 4 * 5
     assert list(lake.glob("cuarentena/sucursales/*/*/*/part-0.parquet"))  # the malformed rows
+    assert list(lake.glob("raw/sucursales/_bajas/transacciones/*/*/part-0.parquet")) or not any(
+        m["tipo"] == "baja" for m in json.loads((settings.home / "sucursales" / "mutaciones.json").read_text()))

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 
 from podemos_assets.resources.branches import BranchUnreachable, MySQLBranchReader, day_window
 from podemos_assets.sucursales.assets import extract_box, extraccion_sucursales
-from podemos_assets.sucursales.automation import catch_up_requests, missing_days, settling_probe
-from podemos_assets.sucursales.bajas import detect_deletes
+from podemos_assets.sucursales.automation import catch_up_requests, failed_days
+from podemos_assets.sucursales.conciliacion import compare_fingerprints, detect_deletes
 from podemos_assets.sucursales.extract import extract_path, read_branch_day, reconcile, validate
 from podemos_assets.sucursales.partitions import range_tags
 from podemos_assets_tests.sucursales.mariadb import free_port
@@ -182,7 +182,7 @@ def test_offline_branch_for_three_days_then_catch_up_fills_every_day(
     point_branch("suc_001", mariadb.url(up))
     point_branch("suc_002", mariadb.url(flaky, port=free_port()))  # the link is down: nothing answers there
     instance = dg.DagsterInstance.ephemeral()
-    # three mornings in one box run (the schedule's settling window): only suc_002's partitions fail
+    # three nights in one box run: only suc_002's partitions fail
     result = run_box(lake, fast_branches, days[0], days[2], "suc_001", "suc_002", instance)
     assert not result.success
     message = result.failure_data_for_node("extraccion_sucursales").error.message
@@ -190,30 +190,62 @@ def test_offline_branch_for_three_days_then_catch_up_fills_every_day(
     for d in days[:3]:
         assert lake.exists(extract_path("transacciones", d, "suc_001"))
         assert not lake.exists(extract_path("transacciones", d, "suc_002"))
-    assert missing_days(instance, ["suc_001", "suc_002"], days[0], days[2]) == {"suc_002": days[:3]}
-    requests, down = catch_up_requests(instance, fast_branches, ["suc_001", "suc_002"], days[0], days[2])
+    assert failed_days(instance, ["suc_001", "suc_002"], days[0], days[2]) == {"suc_002": days[:3]}
+    requests, down, _ = catch_up_requests(instance, fast_branches, ["suc_001", "suc_002"], days[0], days[2])
     assert requests == [] and down == ["suc_002"]
     point_branch("suc_002", mariadb.url(flaky))  # the link is back
-    requests, down = catch_up_requests(instance, fast_branches, ["suc_001", "suc_002"], days[0], days[2])
+    requests, down, _ = catch_up_requests(instance, fast_branches, ["suc_001", "suc_002"], days[0], days[2])
     assert down == [] and len(requests) == 1
     assert requests[0].tags["dagster/asset_partition_range_start"] == f"{days[0]}|suc_002"
     assert requests[0].tags["dagster/asset_partition_range_end"] == f"{days[2]}|suc_002"
     assert run_box(lake, fast_branches, days[0], days[2], "suc_002", "suc_002", instance).success
-    assert missing_days(instance, ["suc_001", "suc_002"], days[0], days[2]) == {}
+    assert failed_days(instance, ["suc_001", "suc_002"], days[0], days[2]) == {}
     got = sorted(i for d in days[:3] for i in lake.read_parquet(extract_path("transacciones", d, "suc_002"))["id"].to_pylist())
     assert got == [1, 2, 3]
 
 
-def test_late_commit_with_older_updated_at_is_caught_by_settling(mariadb, branch_db, fast_branches, lake, point_branch):
+def test_a_day_whose_re_extraction_failed_after_a_good_one_is_caught_up(
+        mariadb, branch_db, fast_branches, lake, point_branch):
     db = branch_db()
-    insert_tx(mariadb, db, [(1, "2026-11-03 09:00:00", "10.00")])
+    insert_tx(mariadb, db, [(1, f"{DAY} 10:00:00", "100.00")])
     point_branch("suc_001", mariadb.url(db))
-    assert box(lake, fast_branches, DAY, "suc_001").success
-    insert_tx(mariadb, db, [(2, "2026-11-03 18:00:00", "99.90")])  # committed after the run, stamped earlier
-    assert settling_probe(lake, fast_branches, ["suc_001"], [DAY]) == [(DAY, "suc_001")]
-    assert box(lake, fast_branches, DAY, "suc_001").success
+    instance = dg.DagsterInstance.ephemeral()
+    assert run_box(lake, fast_branches, DAY, DAY, "suc_001", "suc_001", instance).success
+    insert_tx(mariadb, db, [(2, f"{DAY} 11:00:00", "50.00")])  # late row: the day must be extracted again
+    point_branch("suc_001", mariadb.url(db, port=free_port()))
+    assert not run_box(lake, fast_branches, DAY, DAY, "suc_001", "suc_001", instance).success
+    assert failed_days(instance, ["suc_001"], DAY, DAY) == {"suc_001": [DAY]}  # materialized once, failed since
+    point_branch("suc_001", mariadb.url(db))
+    requests, down, _ = catch_up_requests(instance, fast_branches, ["suc_001"], DAY, DAY)
+    assert len(requests) == 1 and down == []
+    assert run_box(lake, fast_branches, DAY, DAY, "suc_001", "suc_001", instance).success
     assert ids(lake.read_parquet(extract_path("transacciones", DAY, "suc_001"))) == [1, 2]
-    assert settling_probe(lake, fast_branches, ["suc_001"], [DAY]) == []
+
+
+def test_late_commit_of_any_age_is_found_by_the_fingerprint(mariadb, branch_db, fast_branches, lake, point_branch):
+    db = branch_db()
+    old, other = DAY - timedelta(days=20), DAY - timedelta(days=19)
+    insert_tx(mariadb, db, [(1, f"{old} 09:00:00", "10.00"), (3, f"{other} 09:00:00", "7.00")])
+    point_branch("suc_001", mariadb.url(db))
+    reader = fast_branches.reader("suc_001", mariadb.url(db))
+    for d in (old, other):
+        assert box(lake, fast_branches, d, "suc_001").success
+    assert compare_fingerprints(lake, reader, "suc_001", old, DAY).num_rows == 0
+    insert_tx(mariadb, db, [(2, f"{old} 18:00:00", "99.90")])  # committed 20 days late, stamped with its old day
+    diff = compare_fingerprints(lake, reader, "suc_001", old, DAY).to_pylist()
+    assert [(d["tabla"], d["fecha"], d["filas_fuente"], d["filas_lago"], d["monto_fuente"], d["monto_lago"])
+            for d in diff] == [("transacciones", old, 2, 1, "109.90", "10.00")]  # exactly that day, to the cent
+    assert box(lake, fast_branches, old, "suc_001").success
+    assert ids(lake.read_parquet(extract_path("transacciones", old, "suc_001"))) == [1, 2]
+    assert compare_fingerprints(lake, reader, "suc_001", old, DAY).num_rows == 0
+
+
+def test_rows_at_the_branch_on_a_day_never_extracted_are_found(mariadb, branch_db, fast_branches, lake, point_branch):
+    db = branch_db()
+    insert_tx(mariadb, db, [(1, f"{DAY} 09:00:00", "10.00")])
+    point_branch("suc_001", mariadb.url(db))
+    diff = compare_fingerprints(lake, fast_branches.reader("suc_001", mariadb.url(db)), "suc_001", DAY, DAY)
+    assert {(d["tabla"], d["fecha"], d["filas_lago"]) for d in diff.to_pylist()} == {("transacciones", DAY, -1)}
 
 
 def test_same_rows_delivered_twice_give_identical_files_and_one_row_per_key(
@@ -239,7 +271,7 @@ def test_same_rows_delivered_twice_give_identical_files_and_one_row_per_key(
     assert latest.num_rows == 2  # one version per key for the warehouse (latest updated_at wins)
 
 
-def test_hard_delete_becomes_a_tombstone(mariadb, branch_db, fast_branches, lake, point_branch):
+def test_hard_delete_is_seen_even_after_its_day_was_re_extracted(mariadb, branch_db, fast_branches, lake, point_branch):
     db = branch_db()
     insert_tx(mariadb, db, [(1, "2026-11-03 09:00:00", "10.00"), (2, "2026-11-03 09:00:00", "20.00")])
     point_branch("suc_001", mariadb.url(db))
@@ -248,6 +280,10 @@ def test_hard_delete_becomes_a_tombstone(mariadb, branch_db, fast_branches, lake
     with con.cursor() as cur:
         cur.execute("DELETE FROM transacciones WHERE id = 2")
     con.close()
+    # the next night re-extracts the day (settling): its file no longer holds the row ...
+    assert box(lake, fast_branches, DAY, "suc_001").success
+    assert ids(lake.read_parquet(extract_path("transacciones", DAY, "suc_001"))) == [1]
+    # ... but the key index still does, so the reconciliation sees the delete
     reader = fast_branches.reader("suc_001", mariadb.url(db))
     tomb = detect_deletes(lake, reader, "transacciones", "suc_001", DAY + timedelta(days=2))
     assert tomb.to_pylist() == [{"tabla": "transacciones", "id": 2, "sucursal": "suc_001", "fecha": DAY + timedelta(days=2)}]

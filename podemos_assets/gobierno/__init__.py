@@ -43,9 +43,9 @@ __all__ = [
 
 def _build_defs() -> dg.Definitions:
     # Imported here so that capabilities importing the vocabulary do not load the assets' dependencies.
-    from podemos_assets.gobierno.assets import catalogo_datos, escaneo_pii, gobierno_diario
+    from podemos_assets.gobierno.assets import catalogo_datos, escaneo_pii
 
-    return dg.Definitions(assets=[catalogo_datos, escaneo_pii], schedules=[gobierno_diario])
+    return dg.Definitions(assets=[catalogo_datos, escaneo_pii])
 
 
 defs = _build_defs()

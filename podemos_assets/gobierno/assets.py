@@ -11,6 +11,7 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
+from podemos_assets.automation import daily_at
 from podemos_assets.gobierno.catalog import column_rows, datazone_document, openlineage_document, to_json_bytes
 from podemos_assets.gobierno.gate import governance_violations
 from podemos_assets.gobierno.inventory import inventory
@@ -23,6 +24,8 @@ from podemos_assets.resources import WAREHOUSE_POOL, LakeResource, WarehouseReso
 from podemos_assets.resources.lake import write_parquet_bytes
 
 CATALOG_PREFIX = "gobierno/catalogo/"
+# Governance after the data: once a day, after the regulatory deadline and the nightly loads.
+AFTER_THE_NIGHT = daily_at("0 7 * * *")
 FINDINGS_KEY = "gobierno/escaneo_pii/hallazgos.parquet"
 
 
@@ -49,6 +52,7 @@ def _sha(data: bytes) -> str:
     ),
     metadata={**schema_metadata(CatalogoColumna), **report_files("lake", CATALOG_PREFIX)},
     kinds={"json", "parquet"},
+    automation_condition=AFTER_THE_NIGHT,
 )
 def catalogo_datos(
     context: dg.AssetExecutionContext, lake: LakeResource, gobierno_grafo: dg.ResourceParam[GovernedGraph]
@@ -91,6 +95,7 @@ def catalogo_datos(
     ),
     metadata=schema_metadata(HallazgoPii),
     pool=WAREHOUSE_POOL,
+    automation_condition=AFTER_THE_NIGHT,
     kinds={"parquet"},
     check_specs=[
         dg.AssetCheckSpec(
@@ -166,11 +171,3 @@ def escaneo_pii(
         ),
         metadata={"findings": len(findings), "detail": dg.MetadataValue.md(summary or "none")},
     )
-
-
-gobierno_diario = dg.ScheduleDefinition(
-    name="gobierno_diario",
-    target=dg.AssetSelection.groups("gobierno"),
-    cron_schedule="0 7 * * *",  # after the regulatory deadline and the nightly loads
-    execution_timezone="America/Mexico_City",
-)

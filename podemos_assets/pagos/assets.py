@@ -9,6 +9,7 @@ import time
 
 import dagster as dg
 
+from podemos_assets.automation import after_upstream
 from podemos_assets.config import load_settings
 from podemos_assets.gobierno import schema_metadata
 from podemos_assets.gobierno.vocabulary import analyst_facing, warehouse_table
@@ -50,6 +51,7 @@ def _spec(table: str) -> dg.AssetSpec:
         group_name=GROUP,
         deps=extract_deps(),
         kinds={"duckdb"},
+        automation_condition=after_upstream(),  # after the extracts and tombstones of its day changed
         tags=analyst_facing() if analysts else {},
         metadata={**schema_metadata(model), **warehouse_table(table, sort_key, dist_key=dist_key)},
     )

@@ -20,7 +20,8 @@ def extract_deps() -> list[dg.AssetDep]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.BetaWarning)  # stable in practice; the branch ETL uses it too
         mapping = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="fecha")
-    return [dg.AssetDep(dg.AssetKey(["sucursales", t]), partition_mapping=mapping) for t in SOURCE_TABLES]
+    # The tombstones detected that day too (`sucursales/bajas`): a delete re-runs the day's merge.
+    return [dg.AssetDep(dg.AssetKey(["sucursales", t]), partition_mapping=mapping) for t in (*SOURCE_TABLES, "bajas")]
 
 
 def window_vars(keys: list[str]) -> dict[str, str]:

@@ -1,30 +1,31 @@
-"""`podemos demo`: materialize the whole platform on the generated demo days, then print a summary.
+"""`podemos demo`: live through the generated demo days as production would, on a simulated clock.
 
-Runs execute in-process against the DAGSTER_HOME instance (the one `make ui` shows), in as few runs
-as the partitions allow: one process per partition costs seconds each. Each capability contributes a
-step module (`run(ctx) -> None`) in data-flow order; a step whose module does not exist yet is skipped.
+Nothing here decides what runs. For each night after a demo day the clock advances in steps (00:05,
+01:05 ... 07:35 America/Mexico_City); before each step the world moves (branch changes, the offline link,
+phones syncing, regulatory files landing, see demo/world.py), then the simulated daemon evaluates the code
+location's own schedules, sensors and automation conditions at that time and executes what they request
+(podemos_assets/simulation.py). So what the demo shows is what the daemon does in production; every run
+lands in the DAGSTER_HOME instance that `make ui` shows.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import time
+from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, time as dtime, timedelta
 
 import dagster as dg
-from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
 from podemos_assets.config import Settings, load_settings
 from podemos_assets.demo.scenario import Scenario
+from podemos_assets.demo.world import MX, PLANTED, World
 
-STEPS = [
-    "podemos_assets.demo.steps_sucursales",
-    "podemos_assets.demo.steps_campo",
-    "podemos_assets.demo.steps_pagos",
-    "podemos_assets.demo.steps_regulatorio",
-    "podemos_assets.demo.steps_gobierno",
-]
+# Where the clock stops each night (Mexico City): the branch nights start at 01:00 local, the report is
+# built from 02:00, cut off at 05:30 and due at 06:00; governance runs at 07:00; a late file lands at 07:00.
+NIGHT_STEPS = [dtime(0, 5), dtime(1, 5), dtime(1, 35), dtime(2, 5), dtime(3, 5), dtime(4, 5), dtime(5, 35),
+               dtime(6, 5), dtime(7, 5), dtime(7, 35)]
 
 
 @dataclass
@@ -34,72 +35,81 @@ class DemoContext:
     instance: dg.DagsterInstance
     defs: dg.Definitions
 
-    def materialize(self, selection, partition_key: str | None = None, tags: dict | None = None, raise_on_error=False):
-        """One in-process run of `selection` (asset keys / AssetSelection) on the demo instance."""
-        job = self.defs.resolve_implicit_global_asset_job_def()
-        sel = selection if isinstance(selection, dg.AssetSelection) else dg.AssetSelection.assets(*selection)
-        return job.get_subset(asset_selection=sel.resolve(self.defs.resolve_asset_graph())).execute_in_process(
-            instance=self.instance,
-            partition_key=partition_key,
-            tags=tags or {},
-            raise_on_error=raise_on_error,
-            resources=None,
-            # The steps print their own summary; every event still lands in the instance for `make ui`.
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-        )
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--only", nargs="*", help="run only these steps (e.g. sucursales pagos)")
+    parser.add_argument("--nights", type=int, default=None, help="stop after this many nights (default: all)")
+
+
+def night_times(day) -> list[datetime]:
+    """The simulated instants of the night after business day `day`."""
+    return [datetime.combine(day + timedelta(days=1), t, MX) for t in NIGHT_STEPS]
 
 
 def main(args: argparse.Namespace) -> int:
+    from podemos_assets.definitions import defs
+    from podemos_assets.resources import build_resources
+    from podemos_assets.simulation import SimulatedDaemon
+
     settings = load_settings()
     scenario = Scenario.load(settings.home)
-    from podemos_assets.definitions import defs
-
     t_start = time.perf_counter()
     with dg.DagsterInstance.from_config(str(settings.dagster_home)) as instance:
         ctx = DemoContext(settings, scenario, instance, defs)
-        for name in STEPS:
-            short = name.rsplit("_", 1)[-1]
-            if args.only and short not in args.only:
-                continue
-            try:
-                step = importlib.import_module(name)
-            except ModuleNotFoundError as exc:
-                if exc.name == name:
-                    continue
-                raise
-            t0 = time.perf_counter()
-            print(f"==> {short}")
-            step.run(ctx)
-            print(f"    {short} done in {time.perf_counter() - t0:.1f} s")
-        print_summary(ctx, time.perf_counter() - t_start)
+        world = World(ctx)
+        daemon = SimulatedDaemon(defs, instance, build_resources(settings), on_run=_print_run)
+        days = scenario.dates[: args.nights] if getattr(args, "nights", None) else scenario.dates
+        for day in days:
+            print(f"==> night after {day} (America/Mexico_City)")
+            for now in night_times(day):
+                for note in world.advance(now):
+                    print(f"    {now:%H:%M} world: {note}")
+                daemon.tick(now)
+        print_summary(ctx, daemon, world, time.perf_counter() - t_start)
     return 0
 
 
-def print_summary(ctx: DemoContext, seconds: float) -> None:
-    """What the demo materialized, which checks passed and failed, and where to look."""
-    instance = ctx.instance
-    graph = ctx.defs.resolve_asset_graph()
-    materialized, passed, failed = 0, 0, []
-    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
-        if instance.get_latest_materialization_event(key) is not None:
-            materialized += 1
+def _print_run(run) -> None:
+    what = ", ".join(sorted({a.split("/")[0] if "/" in a else a for a in run.assets}))[:70]
+    state = "ok" if run.success else "FAILED"
+    print(f"    {run.at.astimezone(MX):%H:%M} {run.by}: {what} {run.partitions} {state} ({run.seconds:.1f} s)")
+    if not run.success:
+        print("        " + run.error.splitlines()[0][:300] if run.error else "")
+
+
+def print_summary(ctx: DemoContext, daemon, world: World, seconds: float) -> None:
+    """What the automation ran, what the planted trouble showed, and where to look."""
+    from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+
+    instance, graph = ctx.instance, ctx.defs.resolve_asset_graph()
+    materialized = sum(1 for k in graph.get_all_asset_keys() if instance.get_latest_materialization_event(k))
+    failed_checks = Counter()
+    passed = 0
+    for key in graph.get_all_asset_keys():
         for check_key in graph.get(key).check_keys:
             for rec in instance.event_log_storage.get_asset_check_execution_history(check_key, limit=500):
                 if rec.status == AssetCheckExecutionRecordStatus.SUCCEEDED:
                     passed += 1
                 elif rec.status == AssetCheckExecutionRecordStatus.FAILED:
-                    failed.append(f"{key.to_user_string()}:{check_key.name}")
+                    failed_checks[f"{key.to_user_string()}:{check_key.name}"] += 1
+    by = Counter(r.by for r in daemon.runs)
+    failed_runs = [r for r in daemon.runs if not r.success]
     s = ctx.settings
     print()
-    print(f"Demo finished in {seconds:.0f} s for {ctx.scenario.start} .. {ctx.scenario.end}")
+    print(f"Demo finished in {seconds:.0f} s: {len(daemon.runs)} runs, every one requested by the automation "
+          f"({', '.join(f'{n} by {k}' for k, n in by.most_common())})")
+    for name, values in sorted(daemon.tick_seconds.items()):
+        print(f"  {name}: {len(values)} evaluations, {sum(values) / len(values):.2f} s mean, {max(values):.2f} s max")
     print(f"  assets materialized: {materialized} of {len(graph.get_all_asset_keys())}")
-    print(f"  check executions:    {passed} passed, {len(failed)} failed")
-    for name in sorted(set(failed))[:20]:
-        print(f"    failed: {name} (x{failed.count(name)})")
+    print(f"  check executions:    {passed} passed, {sum(failed_checks.values())} failed")
+    for name, n in sorted(failed_checks.items()):
+        print(f"    failed: {name} (x{n})")
+    print(f"  runs that failed:    {len(failed_runs)} (the planted trouble below; the UI has their logs)")
+    print("  planted trouble (expected):")
+    print(f"    - offline branch {ctx.scenario.offline_branch}: its nights fail, caught up when the link is back")
+    kinds = {m.split(": ", 1)[0] for m in world.notes if m.startswith("planted at")}
+    for kind, text in PLANTED.items():
+        print(f"    - {text}")
+    del kinds
     print(f"  lake:       {s.lake_url}")
     print(f"  warehouse:  {s.warehouse_url}")
     print(f"  outbox:     {s.outbox_url}")

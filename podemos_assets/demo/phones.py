@@ -1,5 +1,6 @@
-"""Demo step `campo`: drain the devices' outboxes through the real endpoint (uvicorn on a free
-loopback port), then materialize eventos_campo and metricas_campo for the days the batches touched."""
+"""Demo: the phones drain their outboxes through the real endpoint (uvicorn on a free loopback port).
+
+What is built from the landing zone afterwards is the automation's business (campo_landing_sensor)."""
 
 from __future__ import annotations
 
@@ -7,23 +8,20 @@ import asyncio
 import json
 import math
 
-import dagster as dg
-
 from podemos_assets.campo.app import build_core, create_app
-from podemos_assets.campo.partitions import event_days
 from podemos_assets.campo.sdk import Outbox
 from podemos_assets.campo.server import serving
 from podemos_assets.campo.simulator import SimDevice, run_fleet
-from podemos_assets.campo.transform import landing_keys, read_landing, touched_days
 from podemos_assets.demo.campo import fleet_dir
 
 
-def run(ctx) -> None:
+def sync(ctx) -> list[str]:
+    """The phones reconnect and drain their outboxes through the real endpoint; returns what happened.
+    The landing sensor (campo_landing_sensor) then requests the event days the batches touched."""
     settings = ctx.settings
     folder = fleet_dir(settings)
     fleet = json.loads((folder.parent / "flota.json").read_text())
     core = build_core(settings)
-    before = set(landing_keys(core.lake))
     lost_acks = 0.05 if ctx.scenario.trouble else 0.0  # acknowledgements lost on the way back: re-sent, stored once
     devices = [SimDevice(d["device_id"], Outbox(folder / f"{d['device_id']}.sqlite", durable=False),
                          core.secrets.get(d["device_id"]), d["asesor"], d["sucursal"], d["region"], d["skew_s"],
@@ -39,16 +37,4 @@ def run(ctx) -> None:
         d.outbox.close()
     p99 = report.percentile(0.99)
     latency = "nothing left to send (outboxes already drained)" if math.isnan(p99) else f"ack p99 {p99:.2f} s"
-    print(f"    {len(devices)} devices drained in {report.seconds:.1f} s via {url}: {counts}, {latency}")
-
-    new = [k for k in landing_keys(core.lake) if k not in before]
-    valid = set(event_days.get_partition_keys())
-    days = sorted(d.isoformat() for d in touched_days(read_landing(core.lake, new)) if d.isoformat() in valid)
-    if not days:
-        return
-    # One run for the whole range (single-run backfill policy): one landing scan, not one run per day.
-    selection = dg.AssetSelection.assets("eventos_campo", "metricas_campo").required_multi_asset_neighbors()
-    result = ctx.materialize(selection, tags={
-        "dagster/asset_partition_range_start": days[0], "dagster/asset_partition_range_end": days[-1]})
-    print(f"    eventos_campo + metricas_campo for {days[0]} .. {days[-1]}: "
-          f"{'success' if result.success else 'FAILED'}")
+    return [f"{len(devices)} phones drained their outboxes in {report.seconds:.1f} s via {url}: {counts}, {latency}"]

@@ -1,0 +1,81 @@
+"""What happens outside the platform during the demo's simulated days: the world the automation reacts to.
+
+Before each tick of the simulated clock: the branches' planted changes of the days gone by are applied to
+their databases (late commits with an old updated_at, re-deliveries, hard deletes), the offline branch's
+link goes down and up, the phones sync their outboxes through the real endpoint, and the regulatory
+sources land in the drop zone at their planned arrival times. Nothing here runs an asset: the simulated
+daemon (podemos_assets/simulation.py) decides that from the code location's own automation.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from podemos_assets.demo.branches import MUTATIONS
+from podemos_assets.resources.branches import OFFLINE_MARKER
+
+MX = ZoneInfo("America/Mexico_City")
+PLANTED = {  # what each planted branch change shows, for the summary
+    "tardia": "a payment committed two days late with its old updated_at: caught by the fingerprint "
+              "(sucursales/huellas), its day re-extracted and re-merged",
+    "duplicada": "a payment delivered again with a new updated_at: one row in pagos_historicos",
+    "baja": "a payment deleted at the branch: a tombstone (sucursales/bajas), the payment moves from "
+            "pagos_historicos to pagos_cuarentena as baja_en_sucursal",
+}
+
+
+@dataclass
+class World:
+    ctx: object  # demo.run.DemoContext
+    applied: set[int] = field(default_factory=set)
+    synced: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def branch_dir(self):
+        return self.ctx.settings.home / "sucursales"
+
+    def advance(self, now: datetime) -> list[str]:
+        """Bring the world to `now`; returns what happened (one line each)."""
+        out = self._branches(now)
+        if not self.synced:
+            self.synced = True
+            out += self._phones()
+        out += self._sources(now)
+        self.notes += out
+        return out
+
+    def _branches(self, now: datetime) -> list[str]:
+        today = now.astimezone(MX).date()
+        marker = self.branch_dir / OFFLINE_MARKER
+        if marker.exists():  # the offline branch's link follows the simulated date
+            state = json.loads(marker.read_text())
+            marker.write_text(json.dumps({**state, "hoy": today.isoformat()}, indent=2, sort_keys=True))
+        path = self.branch_dir / MUTATIONS
+        mutations = json.loads(path.read_text()) if path.exists() else []
+        out = []
+        for i, m in enumerate(mutations):  # a change of day D happened during D: before that night's run
+            if i in self.applied or m["dia"] >= today.isoformat():
+                continue
+            self.applied.add(i)
+            con = sqlite3.connect(self.branch_dir / f"{m['sucursal']}.sqlite")
+            with con:
+                con.execute(m["sql"], m["params"])
+            con.close()
+            out.append(f"planted at {m['sucursal']} ({m['dia']}): {m['nota']}")
+        return out
+
+    def _phones(self) -> list[str]:
+        from podemos_assets.demo import phones
+
+        return phones.sync(self.ctx)
+
+    def _sources(self, now: datetime) -> list[str]:
+        from podemos_assets.demo import regulatorio
+
+        arrive = getattr(regulatorio, "arrive_due", None)
+        return arrive(self.ctx.settings, now) if arrive else []

@@ -2,7 +2,7 @@
 
 One in-process run per branch over the box `[desde, hasta] x sucursal` on the DAGSTER_HOME instance, so
 the materializations show in the UI like a backfill launched there. Exit code 1 if any day failed, 2 for
-a user error (said on one line, before Dagster is imported).
+a user error (said on one line, before the definitions are loaded).
 
 A `kill -9` of this process cannot run any clean-up, so the run carries its own death certificate: a
 lease in Dagster's `dagster/max_runtime` tag, renewed while the process lives. Once it lapses, Dagster's
@@ -56,12 +56,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _go_live(settings) -> date:
-    value = getattr(settings, "go_live", None)  # PODEMOS_GO_LIVE once config.py has it, else the constant
-    if value is None:
-        from podemos_assets.config import GO_LIVE
-
-        value = GO_LIVE
-    return value if isinstance(value, date) else date.fromisoformat(str(value))
+    return date.fromisoformat(settings.go_live)  # PODEMOS_GO_LIVE, validated by load_settings
 
 
 def _date(flag: str, text: str) -> date:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import time
@@ -57,9 +58,10 @@ def test_user_error_is_one_line_and_exit_2_before_the_definitions(case, definiti
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("podemos backfill: ") and expected in lines[0], done.stderr
     assert "Traceback" not in done.stderr and done.stdout == ""
-    # Same-run baseline, not a fixed budget: the error path loads a strict subset of what the definitions do.
+    # The figure against a same-run baseline, printed (speed is a benchmark's business, not a test's); what
+    # makes it fast is asserted without a clock below: the definitions (and, once the package allows, Dagster)
+    # are never imported on this path.
     print(f"{case}: {seconds:.1f} s vs definitions load {definitions_load_seconds:.1f} s")
-    assert seconds < definitions_load_seconds
 
 
 PROBE = """
@@ -114,3 +116,10 @@ def test_go_live_day_itself_is_accepted_and_branches_deduplicated():
                               "suc_007", "suc_013", "suc_007"), settings,
                         now=datetime.combine(GO_LIVE + timedelta(days=30), datetime.min.time(), ZoneInfo(cli.PARTITION_TZ)))
     assert (plan.days, plan.sucursales) == (3, ("suc_007", "suc_013"))
+
+
+def test_go_live_is_the_setting():
+    env = {**os.environ, "PODEMOS_GO_LIVE": "2026-11-10"}
+    done = subprocess.run([PODEMOS, "backfill", "--sucursal", "suc_007", "--desde", "2026-11-09", "--hasta",
+                           "2026-11-12"], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120, env=env)
+    assert done.returncode == 2 and "--desde 2026-11-09 is before go-live 2026-11-10 (PODEMOS_GO_LIVE)" in done.stderr

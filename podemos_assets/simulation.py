@@ -106,7 +106,7 @@ class SimulatedDaemon:
         # stands for all of them, so only its latest tick runs (a check every 15 minutes is one run per step).
         for tick in [due] if due else []:
             context = dg.build_schedule_context(instance=self.instance, scheduled_execution_time=tick,
-                                                resources=self._resources(tick))
+                                                resources=self._resources(tick), repository_def=self.repo)
             data = self._timed(schedule.name, lambda: schedule.evaluate_tick(context))
             for request in data.run_requests or []:
                 self._launch(request, schedule.name, tick, {SCHEDULE_TAG: schedule.name},
@@ -118,7 +118,8 @@ class SimulatedDaemon:
             return
         self.last_eval[sensor.name] = now
         context = dg.build_sensor_context(instance=self.instance, cursor=self.cursors.get(sensor.name),
-                                          definitions=self.defs, resources=self._resources(now))
+                                          repository_def=self.repo, sensor_name=sensor.name,
+                                          resources=self._resources(now))
         data = self._timed(sensor.name, lambda: sensor.evaluate_tick(context))
         self.cursors[sensor.name] = data.cursor
         job_name = sensor.job_name if sensor.has_jobs and len(sensor.jobs) == 1 else None

@@ -13,6 +13,7 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from podemos_assets.demo.branches import MUTATIONS
@@ -62,12 +63,28 @@ class World:
             if i in self.applied or m["dia"] >= today.isoformat():
                 continue
             self.applied.add(i)
-            con = sqlite3.connect(self.branch_dir / f"{m['sucursal']}.sqlite")
-            with con:
-                con.execute(m["sql"], m["params"])
-            con.close()
+            self._execute(m["sucursal"], m["sql"], m["params"])
             out.append(f"planted at {m['sucursal']} ({m['dia']}): {m['nota']}")
         return out
+
+    def _execute(self, suc: str, sql: str, params: list) -> None:
+        """A change made by the branch application, on the branch's own database (SQLite or MySQL)."""
+        from podemos_assets.sucursales.partitions import BRANCHES
+
+        url = urlparse(BRANCHES[suc].connection_url(self.ctx.settings.home))
+        if url.scheme == "sqlite":
+            con = sqlite3.connect("/" + url.path.lstrip("/"))
+            with con:
+                con.execute(sql, params)
+            con.close()
+            return
+        import pymysql
+
+        con = pymysql.connect(host=url.hostname, port=url.port or 3306, user=url.username, password=url.password or "",
+                              database=url.path.lstrip("/"), autocommit=True)
+        with con.cursor() as cur:
+            cur.execute(sql.replace("?", "%s").replace("INSERT OR REPLACE", "REPLACE"), params)
+        con.close()
 
     def _phones(self) -> list[str]:
         from podemos_assets.demo import phones

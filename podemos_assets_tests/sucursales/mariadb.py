@@ -87,8 +87,8 @@ class MariaDB:
 class FaultProxy:
     """TCP proxy on loopback that forwards to `target_port` and can cut every connection after N bytes."""
 
-    def __init__(self, target_port: int):
-        self.target_port, self.port = target_port, free_port()
+    def __init__(self, target_port: int, port: int | None = None):
+        self.target_port, self.port = target_port, port or free_port()
         self.cut_after: int | None = None  # bytes server->client before the cut
         self.cuts = 0
         self._server = socket.create_server(("127.0.0.1", self.port))

@@ -15,6 +15,8 @@ them again.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import time as _time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -200,12 +202,14 @@ class SimulatedDaemon:
             job = self.defs.resolve_job_def(job_name or request.job_name)
             keys = sorted(job.asset_layer.selected_asset_keys) if job.asset_layer else []
         t0 = _time.perf_counter()
-        result = job.execute_in_process(instance=self.instance, partition_key=partition, tags=tags,
-                                        resources=self._resources(now), raise_on_error=False, run_config=QUIET)
+        printed = io.StringIO()  # what a run prints (dbt's log lines) goes to the daemon's compute logs, not here
+        with contextlib.redirect_stdout(printed):
+            result = job.execute_in_process(instance=self.instance, partition_key=partition, tags=tags,
+                                            resources=self._resources(now), raise_on_error=False, run_config=QUIET)
         error = ""
         if not result.success:
             failures = [e for e in result.all_events if e.is_step_failure]
-            error = failures[0].step_failure_data.error.message.strip() if failures else "run failed"
+            error = failures[0].step_failure_data.error.message.strip() if failures else printed.getvalue()[-2000:]
         span = (f"{tags[RANGE_START]}..{tags[RANGE_END]}" if RANGE_START in tags else partition or "")
         outcome = RunOutcome(by, now, [k.to_user_string() for k in keys], span, result.success, result.run_id,
                              round(_time.perf_counter() - t0, 2), error)

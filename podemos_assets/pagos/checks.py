@@ -100,4 +100,25 @@ def orden_id_cliente(warehouse: WarehouseResource) -> dg.AssetCheckResult:
                           row_groups=len(groups))
 
 
-CHECKS = [orden_fecha_pago, estadisticas_vigentes, tamano_y_reparto, orden_id_cliente]
+# A payment whose tombstone is at least as new as its latest version is dead: it must not be live.
+LIVE_BUT_DELETED = """
+SELECT h.sucursal, h.id_origen FROM pagos_historicos h JOIN pagos_bajas b
+  ON b.tabla = 'transacciones' AND b.sucursal = h.sucursal AND b.id_origen = h.id_origen
+WHERE b.fecha_baja >= CAST(h.updated_at_origen AS DATE)
+ORDER BY 1, 2 LIMIT 50"""
+
+
+@dg.asset_check(asset="pagos_bajas", name="bajas_aplicadas", blocking=True, description=(
+    "Every payment deleted at its branch (a tombstone at least as new as its latest version) has left "
+    "pagos_historicos; it waits in pagos_cuarentena as baja_en_sucursal, with its tombstone, for audit."))
+def bajas_aplicadas(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    rows = warehouse.fetch_all(LIVE_BUT_DELETED)
+    return dg.AssetCheckResult(
+        passed=not rows,
+        description=None if not rows else f"{len(rows)} deleted payment(s) still live: re-run pagos_merge for "
+        "their day (the tombstones are in pagos_bajas)",
+        metadata={"pagos_borrados_vivos": len(rows),
+                  "ejemplos": dg.MetadataValue.json([f"{s}:{i}" for s, i in rows[:10]])})
+
+
+CHECKS = [orden_fecha_pago, estadisticas_vigentes, tamano_y_reparto, orden_id_cliente, bajas_aplicadas]

@@ -150,3 +150,16 @@ def test_extract_missing_a_column_names_file_and_column(lake, con):
     lake.write_parquet(key, pa.table({"id": [1]}))
     with pytest.raises(ExtractContractError, match=r"sucursal=suc_001/part-0.parquet: column 'cuenta_id' is missing"):
         read_day(lake, "2026-11-01")
+
+
+def test_tombstone_check_fails_while_a_deleted_payment_is_live(lake, con):
+    from podemos_assets.pagos.checks import LIVE_BUT_DELETED
+
+    seed_dims(lake, con)
+    write_extract(lake, "transacciones", "2026-11-01", "suc_001", [tx(1, 10, 5, dt(2026, 11, 1, 9), "10.00")])
+    merge(lake, con, "2026-11-01")
+    write_bajas(lake, "transacciones", "suc_001", "2026-11-04", [1])
+    con.execute("INSERT INTO pagos_bajas VALUES ('transacciones', 'suc_001', 1, DATE '2026-11-04')")
+    assert con.execute(LIVE_BUT_DELETED).fetchall() == [("suc_001", 1)]  # tombstone known, merge not yet run
+    merge(lake, con, "2026-11-04")
+    assert con.execute(LIVE_BUT_DELETED).fetchall() == []

@@ -1,11 +1,14 @@
 """Demo part `regulatorio`: each day's 13 source files in their real formats, with control totals.
 
-Files go to `PODEMOS_SOURCES_URL/{fecha}/{file}` with the sender's trailer / sidecar; their mtime is the
-simulated arrival time. Seeded and deterministic. Planted (with `trouble`): the last day, whose required
-`spei` file arrives after the 05:30 cut-off (kept in `_tardios/` until the demo step "delivers" it),
-and one day with a malformed optional file (`seguros.csv`, a broken row).
-The two lake sources (branch payments, field payments) belong to their capabilities; `write_lake_sources`
-writes contract-shaped stand-ins for tests and the benchmark only.
+`generate` writes every file to a staging area (`PODEMOS_SOURCES_URL/_por_llegar/`) with its planned
+arrival time (`_por_llegar/plan.json`); `arrive_due(settings, now)` moves into the drop zone
+(`{fecha}/{file}`, mtime = planned arrival) every staged file due by `now`, once, so a simulated night sees
+files land as senders would send them. Seeded and deterministic. Planted (with `trouble`): on the last day
+the required `spei` arrives at 07:00, after the 05:30 cut-off (a partial, then a complete version); on the
+day before, `seguros.csv` arrives with a broken row and is never corrected, and `contabilidad_gl.csv`
+arrives broken and is re-sent corrected 40 minutes later.
+The two warehouse / lake sources (branch payments, field payments) belong to their capabilities;
+`write_lake_sources` writes contract-shaped stand-ins of the field payments for tests and the benchmark.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import os
 import sqlite3
 import tempfile
 import zlib
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -32,7 +35,9 @@ from podemos_assets.resources import LakeResource
 
 LATE_SOURCE = "spei"
 MALFORMED_SOURCE = "seguros"
-LATE_DIR = "_tardios"
+RESENT_SOURCE = "contabilidad_gl"  # broken first, corrected 40 minutes later
+STAGING_DIR = "_por_llegar"
+PLAN_KEY = f"{STAGING_DIR}/plan.json"
 # Rows per day at scale 1 (the demo); the benchmark uses ~5M rows in total.
 BASE_ROWS = {
     "core_creditos": 4000, "clientes_kyc": 12000, "contabilidad_gl": 300, "tesoreria": 40, "spei": 600,
@@ -241,23 +246,62 @@ def malformed(data: bytes) -> bytes:
     return b"\n".join(lines)
 
 
+def _planned(sources: LakeResource, name: str, fecha: str, data: bytes, arrives: datetime, note: str,
+             plan: list[dict]) -> None:
+    staged = f"{STAGING_DIR}/{len(plan):05d}-{fecha}-{load_sources()[name].file}"
+    sources.write_bytes(staged, data)
+    plan.append({"staged": staged, "target": load_sources()[name].path(fecha), "fuente": name, "fecha": fecha,
+                 "llega": arrives.isoformat(), "nota": note, "movido": False})
+
+
 def generate(scenario, settings) -> dict:
     sources = LakeResource(url=settings.sources_url)
-    names = [n for n, s in load_sources().items() if s.format != "lake"]
+    names = [n for n, s in load_sources().items() if s.format not in ("lake", "warehouse")]
     late_day = scenario.dates[-1] if scenario.trouble else None  # yesterday: the night the demo lives through
     bad_day = scenario.dates[-2] if scenario.trouble and scenario.days >= 2 else None
-    files = 0
+    plan: list[dict] = []
     for d in scenario.dates:
         fecha = d.isoformat()
         for name in names:
+            source = load_sources()[name]
             data = source_bytes(name, fecha, scenario.seed, branches=scenario.branches)
-            arrived = arrival_time(load_sources()[name], fecha, day_rng(scenario.seed, fecha, "llegada-" + name))
-            prefix = ""
+            arrived = arrival_time(source, fecha, day_rng(scenario.seed, fecha, "llegada-" + name))
+            note = "a tiempo"
             if d == late_day and name == LATE_SOURCE:
-                prefix, arrived = f"{LATE_DIR}/", datetime.combine(d + timedelta(days=1), datetime.min.time(), TZ) + timedelta(hours=7)
+                arrived, note = datetime.combine(d + timedelta(days=1), time(7, 0), TZ), \
+                    "PLANTADO: llega tarde, después del corte de las 05:30"
             if d == bad_day and name == MALFORMED_SOURCE:
-                data = malformed(data)
-            write_source(sources, name, fecha, data, arrived, prefix)
-            files += 1
-    return {"files": files, "late": f"{LATE_SOURCE}@{late_day}" if late_day else None,
-            "malformed": f"{MALFORMED_SOURCE}@{bad_day}" if bad_day else None}
+                data, note = malformed(data), "PLANTADO: un renglón roto; nunca se corrige"
+            if d == bad_day and name == RESENT_SOURCE:
+                first = source.window_on(fecha)[0] + timedelta(minutes=5)
+                _planned(sources, name, fecha, malformed(data), first, "PLANTADO: llega roto (se reenvía corregido)",
+                         plan)
+                arrived, note = first + timedelta(minutes=40), "PLANTADO: reenvío corregido"
+            _planned(sources, name, fecha, data, arrived, note, plan)
+    plan.sort(key=lambda e: (e["llega"], e["staged"]))
+    sources.write_bytes(PLAN_KEY, json.dumps(plan, ensure_ascii=False, indent=1).encode("utf-8"))
+    return {"files": len(plan), "late": f"{LATE_SOURCE}@{late_day}" if late_day else None,
+            "malformed": f"{MALFORMED_SOURCE}@{bad_day}" if bad_day else None,
+            "resent": f"{RESENT_SOURCE}@{bad_day}" if bad_day else None}
+
+
+def arrive_due(settings, now: datetime) -> list[str]:
+    """Move into the drop zone every staged file planned to arrive by `now` and not moved yet (idempotent:
+    a second call at the same time moves nothing). One line per file placed; planted faults say so."""
+    sources = LakeResource(url=settings.sources_url)
+    if not sources.exists(PLAN_KEY):
+        return []
+    plan = json.loads(sources.read_bytes(PLAN_KEY))
+    lines = []
+    for entry in plan:
+        arrives = datetime.fromisoformat(entry["llega"])
+        if entry["movido"] or arrives > now:
+            continue
+        sources.write_bytes(entry["target"], sources.read_bytes(entry["staged"]))
+        if sources.is_local:
+            os.utime(sources.local_path(entry["target"]), (arrives.timestamp(), arrives.timestamp()))
+        entry["movido"] = True
+        sources.write_bytes(PLAN_KEY, json.dumps(plan, ensure_ascii=False, indent=1).encode("utf-8"))
+        lines.append(f"{entry['fuente']} {entry['fecha']} llegó a las {arrives.astimezone(TZ):%H:%M}"
+                     + (f" ({entry['nota']})" if entry["nota"] != "a tiempo" else ""))
+    return lines

@@ -1,82 +1,111 @@
-"""Demo step `regulatorio`: ingest the days' sources, deliver the reports, live through the planted night.
+"""Demo step `regulatorio`: the regulatory nights driven only by this capability's automation.
 
-In-process runs on the demo instance, few of them (single-run backfills over the demo's days):
-1. every source for every day in one run (the planted malformed file is refused, its day fails);
-2. every day's report in one run, the clock pinned at the last day's 05:30 cut-off: that day's required
-   `spei` is missing, so it is delivered PARTIAL (the catch-up of older days is, honestly, after their 06:00);
-3. the freshness checks at 06:00 of that night fail for `spei`; the alert sensor sends the failure;
-4. the late file lands at 07:00, is ingested, and the complete version v2 is delivered;
-5. the checks pass again and the alert sensor sends the recovery.
+For each night after a demo day the clock stops at `TICKS` (America/Mexico_City); at each stop the staged
+source files due by then land (`demo.regulatorio.arrive_due`), then the code location's own sensors are
+evaluated at that simulated time (`llegada_fuentes_regulatorias`, `entrega_reporte_regulatorio`, with
+their cursors kept between ticks) and the runs they request are executed in-process with the clock pinned;
+at the quarter-hour stops the freshness schedule's job runs, then the alert sensor. Nothing else decides
+what runs. (The platform demo drives every capability the same way; this step is the regulatory slice.)
 """
 
 from __future__ import annotations
 
-import os
-from datetime import time
+from datetime import datetime, time, timedelta
 
 import dagster as dg
 
-from podemos_assets.demo.regulatorio import LATE_DIR, LATE_SOURCE
+from podemos_assets.demo.regulatorio import arrive_due
 from podemos_assets.regulatorio.alertas import alert_sensor
-from podemos_assets.regulatorio.assets import RECONCILIATION_CHECK, REPORT_KEY, SCHEMA_CHECK, source_key
+from podemos_assets.regulatorio.assets import COBRANZA_CHECK, RECONCILIATION_CHECK, REPORT_KEY, SCHEMA_CHECK
 from podemos_assets.regulatorio.checks import FRESHNESS_JOB
-from podemos_assets.regulatorio.registry import CUTOFF, DEADLINE, at, load_sources
+from podemos_assets.regulatorio.registry import TZ
 from podemos_assets.regulatorio.report import read_manifest, versions
+from podemos_assets.regulatorio.schedules import arrival_sensor, delivery_sensor
 from podemos_assets.resources import LakeResource, build_resources
 from podemos_assets.resources.clock import ClockResource
 
-RANGE_START, RANGE_END = "dagster/asset_partition_range_start", "dagster/asset_partition_range_end"
+TICKS = [time(0, 30), time(1, 15), time(2, 0), time(3, 15), time(4, 15), time(5, 30), time(5, 45), time(6, 15),
+         time(7, 15)]
+# The freshness schedule runs every 15 minutes in production; the demo runs its job where a verdict changes
+# (after the windows close, after the cut-off, after the deadline, after the late file) to stay quick.
+FRESHNESS_AT = {time(3, 15), time(5, 45), time(6, 15), time(7, 15)}
+RUN_KEY, SENSOR = "dagster/run_key", "dagster/sensor_name"
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def _run(ctx, keys, fechas, now, job=None):
-    """One in-process run over a range of days with the clock pinned at `now`."""
-    if job is None:
-        checks = {dg.AssetCheckKey(k, RECONCILIATION_CHECK if k == REPORT_KEY else SCHEMA_CHECK) for k in keys}
-        job = ctx.defs.resolve_implicit_global_asset_job_def().get_subset(
-            asset_selection=set(keys), asset_check_selection=checks)  # freshness checks run in their own job
-    tags = {RANGE_START: fechas[0], RANGE_END: fechas[-1]} if fechas else {}
-    resources = {**build_resources(ctx.settings), "clock": ClockResource.at(now)}
-    quiet = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}  # the summary says what happened
-    return job.execute_in_process(instance=ctx.instance, tags=tags, resources=resources, raise_on_error=False,
-                                  run_config=quiet)
+class RegulatoryNight:
+    """The regulatory automation evaluated at simulated instants, as the daemon would evaluate it."""
+
+    def __init__(self, defs: dg.Definitions, instance: dg.DagsterInstance, resources: dict):
+        self.defs, self.instance, self.resources = defs, instance, resources
+        self.cursors: dict[str, str | None] = {}
+        self.runs: list[tuple[datetime, str, str, bool]] = []  # (when, sensor, partition, success)
+
+    def _resources(self, now: datetime) -> dict:
+        return {**self.resources, "clock": ClockResource.at(now)}
+
+    def _evaluate(self, sensor: dg.SensorDefinition, now: datetime) -> list[dg.RunRequest]:
+        context = dg.build_sensor_context(instance=self.instance, cursor=self.cursors.get(sensor.name),
+                                          definitions=self.defs, resources=self._resources(now))
+        data = sensor.evaluate_tick(context)
+        self.cursors[sensor.name] = data.cursor
+        return list(data.run_requests or [])
+
+    def _launched(self, sensor: str, run_key: str) -> bool:
+        return bool(self.instance.get_runs(filters=dg.RunsFilter(tags={RUN_KEY: run_key, SENSOR: sensor}), limit=1))
+
+    def run_sensor(self, sensor: dg.SensorDefinition, now: datetime) -> int:
+        launched = 0
+        for request in self._evaluate(sensor, now):
+            if request.run_key and self._launched(sensor.name, request.run_key):
+                continue  # the daemon never launches a run key twice
+            keys = set(request.asset_selection or [REPORT_KEY])
+            checks = {dg.AssetCheckKey(k, SCHEMA_CHECK) for k in keys if k != REPORT_KEY}
+            if REPORT_KEY in keys:
+                checks |= {dg.AssetCheckKey(REPORT_KEY, RECONCILIATION_CHECK), dg.AssetCheckKey(REPORT_KEY, COBRANZA_CHECK)}
+            job = self.defs.resolve_implicit_global_asset_job_def().get_subset(
+                asset_selection=keys, asset_check_selection=checks)
+            result = job.execute_in_process(
+                instance=self.instance, partition_key=request.partition_key, resources=self._resources(now),
+                tags={**request.tags, SENSOR: sensor.name, **({RUN_KEY: request.run_key} if request.run_key else {})},
+                raise_on_error=False, run_config=QUIET)
+            self.runs.append((now, sensor.name, request.partition_key, result.success))
+            launched += 1
+        return launched
+
+    def run_freshness(self, now: datetime) -> None:
+        job = self.defs.resolve_job_def(FRESHNESS_JOB.name)
+        job.execute_in_process(instance=self.instance, resources=self._resources(now), raise_on_error=False,
+                               run_config=QUIET, tags={"dagster/schedule_name": "vigilancia_frescura_regulatoria_15min"})
+
+    def run_alerts(self, now: datetime) -> None:
+        self._evaluate(alert_sensor, now)
+
+    def tick(self, now: datetime, settings=None, freshness: bool | None = None) -> list[str]:
+        notes = arrive_due(settings, now) if settings is not None else []
+        self.run_sensor(arrival_sensor, now)
+        self.run_sensor(delivery_sensor, now)
+        if freshness if freshness is not None else now.astimezone(TZ).time() in FRESHNESS_AT:
+            self.run_freshness(now)
+        self.run_alerts(now)
+        return notes
 
 
-def _alerts(ctx, cursor):
-    sensor_ctx = dg.build_sensor_context(instance=ctx.instance, cursor=cursor, definitions=ctx.defs,
-                                         resources={"alerts": build_resources(ctx.settings)["alerts"]})
-    alert_sensor(sensor_ctx)
-    return sensor_ctx.cursor
+def night_times(day) -> list[datetime]:
+    return [datetime.combine(day + timedelta(days=1), t, TZ) for t in TICKS]
 
 
 def run(ctx) -> None:
-    fechas = [d.isoformat() for d in ctx.scenario.dates]
-    sources = LakeResource(url=ctx.settings.sources_url)
+    night = RegulatoryNight(ctx.defs, ctx.instance, build_resources(ctx.settings))
     outbox = LakeResource(url=ctx.settings.outbox_url)
-    late = next((f for f in fechas if sources.exists(f"{LATE_DIR}/{f}/{LATE_SOURCE}.txt")), fechas[-1])
-    names = list(load_sources())
-
-    result = _run(ctx, [source_key(n) for n in names], fechas, at(fechas[-1], time(3, 0)))
-    print(f"    sources: {len(names)} x {len(fechas)} days, run {'ok' if result.success else 'with refused/missing days'}")
-    _run(ctx, [REPORT_KEY], fechas, at(fechas[-1], CUTOFF))
-    freshness = ctx.defs.resolve_job_def(FRESHNESS_JOB.name)
-    _run(ctx, None, None, at(late, DEADLINE), job=freshness)
-    cursor = _alerts(ctx, None)
-
-    key = f"{LATE_DIR}/{late}/{LATE_SOURCE}.txt"
-    if sources.exists(key):  # the planted late file arrives at 07:00
-        target = load_sources()[LATE_SOURCE].path(late)
-        sources.write_bytes(target, sources.read_bytes(key))
-        if sources.is_local:
-            ts = at(late, time(7, 0)).timestamp()
-            os.utime(sources.local_path(target), (ts, ts))
-        sources.delete(key)
-    _run(ctx, [source_key(LATE_SOURCE), REPORT_KEY], [late], at(late, time(7, 5)))
-    _run(ctx, None, None, at(late, time(7, 10)), job=freshness)
-    _alerts(ctx, cursor)
-
-    for fecha in fechas:
+    for day in ctx.scenario.dates:
+        for now in night_times(day):
+            for note in night.tick(now, ctx.settings):
+                print(f"    {now:%Y-%m-%d %H:%M} {note}")
+    for d in ctx.scenario.dates:
+        fecha = d.isoformat()
         manifests = [read_manifest(fecha, v, outbox) for v in versions(fecha, outbox)]
         states = ", ".join(f"v{m['version']} {'PARCIAL' if m['parcial'] else 'completo'}"
                            f"{' (faltó ' + ', '.join(m['faltantes_requeridas']) + ')' if m['parcial'] else ''}"
-                           for m in manifests) or "no entregado"
+                           f"{'' if m['a_tiempo'] else ' tarde'}" for m in manifests) or "no entregado"
         print(f"    {fecha}: {states}")

@@ -6,20 +6,12 @@ import dagster as dg
 from podemos_assets.regulatorio.alertas import alert_sensor
 from podemos_assets.regulatorio.assets import SOURCE_ASSETS, reporte_regulatorio_diario
 from podemos_assets.regulatorio.checks import FRESHNESS_JOB, freshness_checks
-from podemos_assets.regulatorio.schedules import (
-    REPORT_JOB,
-    SOURCES_JOB,
-    arrival_sensor,
-    build_0200,
-    cutoff_0530,
-    freshness_watch,
-    redelivery_sensor,
-)
+from podemos_assets.regulatorio.schedules import REPORT_JOB, SOURCES_JOB, arrival_sensor, delivery_sensor, freshness_watch
 
 defs = dg.Definitions(
     assets=[*SOURCE_ASSETS, reporte_regulatorio_diario],
     asset_checks=[freshness_checks],
     jobs=[REPORT_JOB, SOURCES_JOB, FRESHNESS_JOB],
-    schedules=[build_0200, cutoff_0530, freshness_watch],
-    sensors=[arrival_sensor, redelivery_sensor, alert_sensor],
+    schedules=[freshness_watch],
+    sensors=[arrival_sensor, delivery_sensor, alert_sensor],
 )

@@ -33,18 +33,39 @@ def decode(data: bytes, source: Source, file: str) -> str:
     try:
         text = data.decode(enc)
     except UnicodeDecodeError as exc:
-        return _encoding_error(data, exc.start, file, f"byte 0x{data[exc.start]:02x} is not valid {enc}")
+        return _encoding_error(data, exc.start, file, f"byte 0x{data[exc.start]:02x} is not valid {enc}", source)
     if enc in ("latin-1", "latin1", "iso-8859-1"):
         bad = re.search(rb"[\xc2-\xf4][\x80-\xbf]|[\x80-\x9f]", data)  # UTF-8 sequences / C1 controls
         if bad:
-            _encoding_error(data, bad.start(), file, "the bytes look like UTF-8 (or contain control characters), not Latin-1")
+            _encoding_error(data, bad.start(), file, "the bytes look like UTF-8 (or contain control characters), "
+                            "not Latin-1", source)
     return text
 
 
-def _encoding_error(data: bytes, pos: int, file: str, problem: str):
-    row = data.count(b"\n", 0, pos) + 1
+def column_at(data: bytes, pos: int, source: Source | None) -> str | None:
+    """The column a byte offset falls in: CSV by the commas before it on its line (named by the header),
+    fixed width by the layout (character position); None when the format has no columns on a line."""
     line_start = data.rfind(b"\n", 0, pos) + 1
-    raise SourceEncodingError(file, row, f"byte {pos - line_start + 1} of the line", problem, FIX)
+    if source is None or line_start == 0 and source.format == "csv":
+        return None  # the header line itself
+    if source.format == "csv":
+        header = data[:data.find(b"\n")].decode("latin-1").split(",")
+        index = data.count(b",", line_start, pos)
+        return header[index] if index < len(header) else None
+    if source.format == "fixed":
+        # characters before the offset: bytes of a single-byte encoding, UTF-8 lead bytes otherwise
+        chars = len(data[line_start:pos].decode("utf-8", errors="replace"))
+        return next((c for c, (start, width) in source.layout.items() if start <= chars < start + width), None)
+    return None
+
+
+def _encoding_error(data: bytes, pos: int, file: str, problem: str, source: Source | None = None):
+    row = data.count(b"\n", 0, pos) + 1
+    column = column_at(data, pos, source)
+    if column is None:
+        line_start = data.rfind(b"\n", 0, pos) + 1
+        column = f"byte {pos - line_start + 1} of the line"
+    raise SourceEncodingError(file, row, column, problem, FIX)
 
 
 def _control_from_pairs(pairs: dict[str, str], source: Source, file: str, row: int | None) -> dict:
@@ -150,9 +171,11 @@ def read_json(data: bytes, source: Source, schema: pa.Schema, file: str) -> tupl
     try:
         doc = json.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        _encoding_error(data, exc.start, file, "not valid UTF-8 (JSON must be UTF-8)")
+        record, field = json_position(data, exc.start, schema.names)
+        raise SourceEncodingError(file, record, field, "not valid UTF-8 (JSON must be UTF-8)", FIX) from None
     except json.JSONDecodeError as exc:
-        raise SourceRowError(file, exc.lineno, f"character {exc.colno}", f"broken JSON: {exc.msg}", FIX) from None
+        record, field = json_position(data, len(exc.doc[:exc.pos].encode("utf-8")), schema.names)
+        raise SourceRowError(file, record, field, f"broken JSON ({exc.msg}, text line {exc.lineno})", FIX) from None
     if not isinstance(doc, dict) or "registros" not in doc or "control" not in doc:
         raise SourceSchemaDrift(file, None, "registros", "expected an object with 'control' and 'registros'", FIX)
     c = doc["control"]
@@ -166,6 +189,19 @@ def read_json(data: bytes, source: Source, schema: pa.Schema, file: str) -> tupl
     cols = {n: pa.array([None if r[n] is None else str(r[n]) for r in doc["registros"]], pa.string())
             for n in schema.names}
     return typed(cols, schema, file, 1), control
+
+
+def json_position(data: bytes, pos: int, names: list[str]) -> tuple[int | None, str | None]:
+    """(record number, field) of a byte offset in a `registros` document: the record is counted by the
+    objects opened in the list before it, the field is the last key written before it."""
+    head = data[:pos]
+    start = head.find(b'"registros"')
+    if start < 0:
+        return None, "control" if b'"control"' in head else None
+    record = head.count(b"{", start)
+    keys = re.findall(rb'"([A-Za-z_][A-Za-z0-9_]*)"\s*:', head[start:])
+    field = next((k.decode() for k in reversed(keys) if k.decode() in names), None)
+    return (record or None), field
 
 
 def read_xlsx(data: bytes, source: Source, schema: pa.Schema, file: str) -> tuple[pa.Table, dict]:

@@ -23,7 +23,7 @@ class Source:
     name: str
     owner: str
     description: str
-    format: str  # db | csv | xlsx | fixed | json | lake
+    format: str  # db | csv | xlsx | fixed | json | lake | warehouse
     file: str
     window: tuple[time, time]
     required: bool
@@ -31,11 +31,14 @@ class Source:
     control: tuple[str, ...]
     encoding: str = "utf-8"
     table: str | None = None
-    upstream: tuple[str, ...] | None = None
+    upstream: tuple[tuple[str, ...], ...] = ()  # asset keys it reads (lake and warehouse sources)
     layout: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def path(self, fecha: str) -> str:
-        """Where the day's file is: under the drop zone, or (format lake) a prefix in the lake."""
+        """Where the day's file is: under the drop zone, (format lake) a prefix in the lake, (format
+        warehouse) the table name."""
+        if self.format == "warehouse":
+            return self.file
         return self.file.format(fecha=fecha) if self.format == "lake" else f"{fecha}/{self.file}"
 
     def window_on(self, fecha: str) -> tuple[datetime, datetime]:
@@ -69,7 +72,7 @@ def load_sources(path: Path = REGISTRY_FILE) -> dict[str, Source]:
             control=tuple(spec.get("control") or ()),
             encoding=spec.get("encoding", "utf-8"),
             table=spec.get("table"),
-            upstream=tuple(spec["upstream"]) if spec.get("upstream") else None,
+            upstream=tuple(tuple(k) for k in spec.get("upstream") or ()),
             layout={k: (int(v[0]), int(v[1])) for k, v in (spec.get("layout") or {}).items()},
         )
         for name, spec in raw.items()

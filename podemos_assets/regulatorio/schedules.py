@@ -1,94 +1,148 @@
-"""Deadline machinery: the 02:00 build, the 05:30 cut-off, the 15-minute freshness watch, and the sensors
-that ingest arriving files and re-deliver when a late source completes a partial report."""
+"""Automation of `regulatorio`: one path per asset, every one deciding from durable state.
+
+- sensor `llegada_fuentes_regulatorias` (2 min) targets the 15 source assets: a file (or lake partition) is
+  new when its sha256 is neither the current version's nor an already refused one, whatever its mtime; the
+  warehouse source `sucursales_pagos` is re-read for a payment date whose fingerprint in `pagos_historicos`
+  (one GROUP BY over the whole history) differs from the one its current version recorded, once
+  pagos_merge and cobranza_diaria_sucursal have materialized that day at least once;
+- sensor `entrega_reporte_regulatorio` (1 min) targets the report: for every open day, and every day whose
+  sources or collections changed since its cursor, it asks `deadline.decide` (02:00 build when complete,
+  partial at the 05:30 cut-off, a new version when inputs change); the run key is the inputs' fingerprint;
+- schedule `vigilancia_frescura_regulatoria_15min` runs the per-day freshness checks (it targets checks).
+Why sensors and not automation conditions for the sources: a report day is a payment date, which later
+extraction days of `pagos_historicos` can still change, so no partition mapping says which day to re-read;
+the warehouse's own content does. All on by default through `podemos_assets.automation`.
+"""
 
 import hashlib
 import json
 
 import dagster as dg
 
-from podemos_assets.regulatorio.assets import REPORT_KEY, source_key
+from podemos_assets.automation import schedule_status, sensor_status
+from podemos_assets.config import GO_LIVE
+from podemos_assets.regulatorio.assets import COBRANZA_KEY, REPORT_KEY, source_key
 from podemos_assets.regulatorio.checks import FRESHNESS_JOB
 from podemos_assets.regulatorio.deadline import decide, open_dates
-from podemos_assets.regulatorio.extracts import mtime
-from podemos_assets.regulatorio.registry import TZ_NAME, due_fecha, load_sources
-from podemos_assets.resources import LakeResource
+from podemos_assets.regulatorio.extracts import fingerprints, load_extract, refusals, source_sha
+from podemos_assets.regulatorio.registry import TZ_NAME, load_sources
+from podemos_assets.resources import LakeResource, WarehouseResource
 from podemos_assets.resources.clock import ClockResource
 
 REPORT_JOB = dg.define_asset_job("reporte_regulatorio", selection=[REPORT_KEY],
                                  description="Builds and delivers one day's regulatory report")
 SOURCES_JOB = dg.define_asset_job("fuentes_regulatorias", selection=[source_key(n) for n in load_sources()],
-                                  description="Ingests the regulatory source files that arrived")
+                                  description="Ingests the regulatory sources that arrived or changed")
+PAGOS_KEY = dg.AssetKey("pagos_historicos")
+WAREHOUSE_SOURCE = "sucursales_pagos"
 
-
-def _delivery_schedule(name: str, cron: str, what: str) -> dg.ScheduleDefinition:
-    @dg.schedule(name=name, cron_schedule=cron, execution_timezone=TZ_NAME, job=REPORT_JOB, description=what,
-                 default_status=dg.DefaultScheduleStatus.RUNNING)
-    def _schedule(context: dg.ScheduleEvaluationContext, lake: LakeResource, outbox: LakeResource):
-        now = context.scheduled_execution_time
-        decision = decide(due_fecha(now), now, lake, outbox)
-        if not decision.deliver:
-            return dg.SkipReason(decision.reason)
-        return dg.RunRequest(partition_key=decision.fecha, tags={"podemos/motivo": decision.reason[:200]})
-
-    return _schedule
-
-
-build_0200 = _delivery_schedule("reporte_regulatorio_0200", "0 2 * * *",
-                                "Builds yesterday's report at 02:00 when every required source is in")
-cutoff_0530 = _delivery_schedule("corte_reporte_regulatorio_0530", "30 5 * * *",
-                                 "At the 05:30 cut-off, delivers a partial report if a required source is still missing")
 freshness_watch = dg.ScheduleDefinition(name="vigilancia_frescura_regulatoria_15min", cron_schedule="*/15 * * * *",
                                         execution_timezone=TZ_NAME, job=FRESHNESS_JOB,
-                                        default_status=dg.DefaultScheduleStatus.RUNNING)
+                                        default_status=schedule_status())
 
 
-def arrivals(now, sources: LakeResource, lake: LakeResource, seen: dict[str, str]) -> tuple[list[dg.RunRequest], dict]:
-    """Run requests for files that appeared or changed since the cursor (one run per day, batched)."""
-    requests, seen = [], dict(seen)
+def _known(name: str, fecha: str, lake) -> set[str]:
+    """Contents already handled for a source-day: the current version and every refused file."""
+    current = load_extract(name, fecha, lake)
+    return {r["sha256"] for r in refusals(name, fecha, lake)} | ({current.control["sha256"]} if current else set())
+
+
+def file_arrivals(now, sources, lake, seen: dict[str, str]) -> tuple[dict[str, list[tuple[str, str]]], dict]:
+    """Per open day, the (source, sha256) pairs of new content. `seen` (the cursor) only saves re-reading the
+    lake's records for a content already known; the decision itself is against the lake."""
+    new, seen_now = {}, {}
     for fecha in open_dates(now):
-        new = []
         for name, source in load_sources().items():
-            store = lake if source.format == "lake" else sources
-            keys = [k for k in store.list(source.path(fecha)) if not k.endswith("/")] if source.format == "lake" \
-                else ([source.path(fecha)] if store.exists(source.path(fecha)) else [])
-            if not keys:
+            if source.format == "warehouse":
                 continue
-            sig = ";".join(f"{k}@{mtime(store, k)}" for k in keys)
-            if seen.get(f"{fecha}|{name}") != sig:
-                seen[f"{fecha}|{name}"] = sig
-                new.append(name)
-        if new:
-            run_key = hashlib.sha256(json.dumps([fecha, {n: seen[f'{fecha}|{n}'] for n in new}]).encode()).hexdigest()
-            requests.append(dg.RunRequest(run_key=run_key, partition_key=fecha,
-                                          asset_selection=[source_key(n) for n in new]))
-    open_now = set(open_dates(now))
-    return requests, {k: v for k, v in seen.items() if k.split("|")[0] in open_now}
+            sha = source_sha(source, fecha, sources, lake)
+            if sha is None:
+                continue
+            seen_now[f"{fecha}|{name}"] = sha
+            if seen.get(f"{fecha}|{name}") == sha or sha in _known(name, fecha, lake):
+                continue
+            new.setdefault(fecha, []).append((name, sha))
+    return new, seen_now
+
+
+def warehouse_arrivals(now, lake, warehouse, ready: set[str], seen: dict[str, str]) -> tuple[dict[str, str], dict]:
+    """Payment dates whose warehouse fingerprint differs from what the current version of the source read.
+    `ready`: the days pagos_merge and cobranza_diaria_sucursal have materialized (a day is not "in" before)."""
+    prints = fingerprints(warehouse, GO_LIVE)
+    days = sorted((set(prints) | set(open_dates(now))) & ready)
+    new, seen_now = {}, dict(seen)
+    for fecha in days:
+        fp = prints.get(fecha, "vacio")
+        if seen.get(fecha) == fp:
+            continue
+        current = load_extract(WAREHOUSE_SOURCE, fecha, lake)
+        seen_now[fecha] = fp
+        if current is None or current.control.get("huella") != fp:
+            new[fecha] = fp
+    return new, seen_now
+
+
+def _ready_days(instance: dg.DagsterInstance) -> set[str]:
+    return set(instance.get_materialized_partitions(PAGOS_KEY)) & set(instance.get_materialized_partitions(COBRANZA_KEY))
+
+
+def arrival_requests(now, sources, lake, warehouse, instance, cursor: dict) -> tuple[list[dg.RunRequest], dict]:
+    files, seen_files = file_arrivals(now, sources, lake, cursor.get("archivos", {}))
+    wh, seen_wh = warehouse_arrivals(now, lake, warehouse, _ready_days(instance), cursor.get("almacen", {}))
+    requests = []
+    for fecha in sorted(set(files) | set(wh)):
+        items = sorted(files.get(fecha, []) + ([(WAREHOUSE_SOURCE, wh[fecha])] if fecha in wh else []))
+        run_key = hashlib.sha256(json.dumps([fecha, items]).encode()).hexdigest()
+        requests.append(dg.RunRequest(run_key=run_key, partition_key=fecha,
+                                      asset_selection=[source_key(n) for n, _ in items],
+                                      tags={"podemos/motivo": ("contenido nuevo: " + ", ".join(n for n, _ in items))[:200]}))
+    return requests, {"archivos": seen_files, "almacen": seen_wh}
 
 
 @dg.sensor(name="llegada_fuentes_regulatorias", job=SOURCES_JOB, minimum_interval_seconds=120,
-           default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Ingests each regulatory file when it lands in the drop zone (or changes: a re-send)")
+           default_status=sensor_status(),
+           description="Ingests each regulatory source when new content arrives (sha256 of the file, whatever its "
+           "mtime; for sucursales_pagos, a changed payment date in the warehouse)")
 def arrival_sensor(context: dg.SensorEvaluationContext, sources: LakeResource, lake: LakeResource,
-                   clock: ClockResource):
-    requests, seen = arrivals(clock.now(), sources, lake, json.loads(context.cursor or "{}"))
-    context.update_cursor(json.dumps(seen, sort_keys=True))
-    return requests or dg.SkipReason("no new source files")
+                   warehouse: WarehouseResource, clock: ClockResource):
+    requests, cursor = arrival_requests(clock.now(), sources, lake, warehouse, context.instance,
+                                        json.loads(context.cursor or "{}"))
+    context.update_cursor(json.dumps(cursor, sort_keys=True))
+    return requests or dg.SkipReason("no new source content")
 
 
-def redeliveries(now, lake: LakeResource, outbox: LakeResource) -> list[dg.RunRequest]:
+def _changed_days(instance: dg.DagsterInstance, after: int | None) -> tuple[set[str], int | None]:
+    """Days whose sources or collections were materialized after storage id `after` (and the newest id)."""
+    days, newest = set(), after
+    for key in [*(source_key(n) for n in load_sources()), COBRANZA_KEY]:
+        result = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key, after_storage_id=after),
+                                                 limit=1000, ascending=True)
+        for record in result.records:
+            partition = record.event_log_entry.dagster_event.partition
+            if partition and partition >= GO_LIVE:
+                days.add(partition)
+            newest = max(newest or 0, record.storage_id)
+    return days, newest
+
+
+def delivery_requests(now, lake, outbox, warehouse, instance, cursor: dict) -> tuple[list[dg.RunRequest], dict]:
+    changed, newest = _changed_days(instance, cursor.get("visto"))
     requests = []
-    for fecha in open_dates(now):
-        decision = decide(fecha, now, lake, outbox)
+    for fecha in sorted(set(open_dates(now)) | changed):
+        decision = decide(fecha, now, lake, outbox, warehouse)
         if decision.deliver:
             requests.append(dg.RunRequest(run_key=decision.inputs, partition_key=fecha,
                                           tags={"podemos/motivo": decision.reason[:200]}))
-    return requests
+    return requests, {"visto": newest}
 
 
-@dg.sensor(name="reentrega_reporte_regulatorio", job=REPORT_JOB, minimum_interval_seconds=300,
-           default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Delivers as soon as the day is ready between 02:00 and the cut-off, and a complete new "
-           "version when a late source arrives after a partial delivery")
-def redelivery_sensor(context: dg.SensorEvaluationContext, lake: LakeResource, outbox: LakeResource,
-                      clock: ClockResource):
-    return redeliveries(clock.now(), lake, outbox) or dg.SkipReason("every open day is up to date")
+@dg.sensor(name="entrega_reporte_regulatorio", job=REPORT_JOB, minimum_interval_seconds=60,
+           default_status=sensor_status(),
+           description="Delivers each day's report: complete from 02:00 once every required source is in, PARTIAL "
+           "at the 05:30 cut-off if one is missing, and a new version whenever its inputs change")
+def delivery_sensor(context: dg.SensorEvaluationContext, lake: LakeResource, outbox: LakeResource,
+                    warehouse: WarehouseResource, clock: ClockResource):
+    requests, cursor = delivery_requests(clock.now(), lake, outbox, warehouse, context.instance,
+                                         json.loads(context.cursor or "{}"))
+    context.update_cursor(json.dumps(cursor, sort_keys=True))
+    return requests or dg.SkipReason("every open day is up to date")

@@ -19,9 +19,11 @@ class AlertsResource(dg.ConfigurableResource):
 
     url: str
 
-    def send(self, kind: str, subject: str, message: str, **details) -> dict:
+    def send(self, kind: str, subject: str, message: str, sent_at: datetime | None = None, **details) -> dict:
+        """Deliver one alert. `sent_at`: the caller's clock (the `clock` resource, simulated in a simulated
+        night); the system clock only when the caller has none."""
         alert = {
-            "sent_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "sent_at": (sent_at or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds"),
             "kind": kind,  # e.g. "failure", "recovery"
             "subject": subject,  # what failed: an asset key, a check, a branch
             "message": message,

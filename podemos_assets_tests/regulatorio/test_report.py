@@ -18,19 +18,25 @@ from podemos_assets.regulatorio.extracts import extract_key, ingest
 from podemos_assets.regulatorio.registry import CUTOFF, TZ, at, load_sources
 from podemos_assets.regulatorio.report import OUTBOX_PREFIX, XLSX_NAME, deliver, versions
 from podemos_assets.resources import LakeResource
+from podemos_assets_tests.regulatorio.warehouse_fixture import Warehouse
 
 FECHA = "2026-10-12"
 
 
 def land(resources, skip=()):
-    sources, lake = resources["sources"], resources["lake"]
-    gen.write_lake_sources(lake, FECHA, scale=0.05)
+    sources, lake, warehouse = resources["sources"], resources["lake"], resources["warehouse"]
+    gen.write_lake_sources(lake, FECHA, scale=0.05, only=("app_campo",))
+    wh = Warehouse(lake, warehouse)
+    wh.seed(FECHA)
+    for i in range(5):
+        wh.pay(("suc_001", "suc_003")[i % 2], datetime(2026, 10, 12, 9 + i), f"{10 * i + 1}.{i}5")
+    wh.merge(FECHA)
     for name, source in load_sources().items():
         if name in skip:
             continue
-        if source.format != "lake":
+        if source.format not in ("lake", "warehouse"):
             gen.write_source(sources, name, FECHA, gen.source_bytes(name, FECHA, scale=0.05), at(FECHA, CUTOFF) - timedelta(hours=4))
-        ingest(source, FECHA, sources, lake)
+        ingest(source, FECHA, sources, lake, warehouse=warehouse)
 
 
 def files_of(outbox, version):
@@ -87,7 +93,11 @@ def test_missing_required_source_waits_for_cutoff_then_partial_then_complete(res
     m = partial.manifest
     assert m["parcial"] and m["faltantes_requeridas"] == ["spei"] and m["a_tiempo"]
     assert any(e["fuente"] == "spei" and e["requerida"] for e in m["excepciones"])
-    assert files_of(outbox, 1)["desembolsos.csv"] == b"sucursal,operaciones,monto\n"  # empty, flagged
+    # empty and flagged inside the file: never mistaken for a day without disbursements
+    assert files_of(outbox, 1)["desembolsos.csv"] == (
+        "# SECCION INCOMPLETA: fuente spei: no llegó antes del corte de las 05:30\n"
+        "sucursal,operaciones,monto\n").encode()
+    assert m["secciones"]["desembolsos"]["completa"] is False
     assert not decide(FECHA, at(FECHA, CUTOFF) + timedelta(minutes=20), lake, outbox).deliver
 
     gen.write_source(resources["sources"], "spei", FECHA, gen.source_bytes("spei", FECHA, scale=0.05), night + timedelta(hours=7))
@@ -105,9 +115,9 @@ def test_missing_required_source_waits_for_cutoff_then_partial_then_complete(res
 def test_reconciliation_mismatch_stops_delivery_naming_section_source_and_difference(resources):
     land(resources)
     lake = resources["lake"]
-    table = lake.read_parquet(extract_key("core_creditos", FECHA))
+    table = lake.read_parquet(extract_key("core_creditos", FECHA, version=1))
     dropped = table.slice(0, 1)["saldo"][0].as_py()
-    lake.write_parquet(extract_key("core_creditos", FECHA), table.slice(1))  # a row lost after ingestion
+    lake.write_parquet(extract_key("core_creditos", FECHA, version=1), table.slice(1))  # a row lost after ingestion
     with pytest.raises(ReconciliationMismatch) as info:
         deliver(FECHA, lake, resources["outbox"], at(FECHA, CUTOFF))
     message = str(info.value)

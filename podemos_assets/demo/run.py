@@ -24,6 +24,7 @@ from podemos_assets.demo.world import MX, PLANTED, World
 
 # Where the clock stops each night (Mexico City): the branch nights start at 01:00 local, the report is
 # built from 02:00, cut off at 05:30 and due at 06:00; governance runs at 07:00; a late file lands at 07:00.
+NIGHTLY_START = dtime(1, 0)
 NIGHT_STEPS = [dtime(0, 5), dtime(1, 5), dtime(1, 35), dtime(2, 5), dtime(3, 5), dtime(4, 5), dtime(5, 35),
                dtime(6, 5), dtime(7, 5), dtime(7, 35)]
 
@@ -34,10 +35,6 @@ class DemoContext:
     scenario: Scenario
     instance: dg.DagsterInstance
     defs: dg.Definitions
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--nights", type=int, default=None, help="stop after this many nights (default: all)")
 
 
 def night_times(day) -> list[datetime]:
@@ -60,7 +57,10 @@ def main(args: argparse.Namespace) -> int:
         days = scenario.dates[: args.nights] if getattr(args, "nights", None) else scenario.dates
         for day in days:
             print(f"==> night after {day} (America/Mexico_City)")
-            for now in night_times(day):
+            # The automation is switched on at the first night's 01:00 (earlier, it would catch up the
+            # night before the demo's first day, which has no data).
+            times = [t for t in night_times(day) if day != days[0] or t.time() >= NIGHTLY_START]
+            for now in times:
                 for note in world.advance(now):
                     print(f"    {now:%H:%M} world: {note}")
                 daemon.tick(now)

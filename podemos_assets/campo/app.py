@@ -41,10 +41,25 @@ def store_url(settings: Settings, default: str = "sqlite") -> str:
     return f"sqlite://{Path(settings.home) / 'campo' / 'idempotencia.sqlite'}"
 
 
-def build_core(settings: Settings, environ=None, default_store: str = "sqlite") -> IngestCore:
+def build_core(settings: Settings, environ=None, default_store: str = "sqlite", group_commit: bool = True) -> IngestCore:
     """The core on the configured lake, the configured idempotency store and the device secrets."""
     return IngestCore(LakeResource(url=settings.lake_url), open_store(store_url(settings, default_store)),
-                      DeviceSecrets.from_environment(settings.home, environ))
+                      DeviceSecrets.from_environment(settings.home, environ), group_commit=group_commit)
+
+
+SERVE_OPTIONS_ENV = "PODEMOS_CAMPO_SERVE_OPTIONS"  # set by `podemos ingest serve --server granian`
+
+
+def app_from_environment() -> Starlette:
+    """The app factory granian imports in its worker (`podemos ingest serve --server granian`)."""
+    import json
+    import os
+
+    from podemos_assets.config import load_settings
+
+    options = json.loads(os.environ.get(SERVE_OPTIONS_ENV) or "{}")
+    core = build_core(load_settings(), group_commit=options.get("group_commit", True))
+    return create_app(core, max_in_flight=options.get("max_in_flight", DEFAULT_MAX_IN_FLIGHT))
 
 
 def _to_response(r: CoreResponse) -> Response:

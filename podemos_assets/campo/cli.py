@@ -17,16 +17,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="bind address (default loopback only)")
     serve.add_argument("--port", type=int, default=8700)
     serve.add_argument("--max-in-flight", type=int, default=DEFAULT_MAX_IN_FLIGHT,
-                       help="concurrent requests before answering 429 with Retry-After")
+                       help="requests admitted at once (bodies read) before answering 429 with Retry-After")
+    serve.add_argument("--no-group-commit", action="store_true",
+                       help="one landing file and fsync per batch instead of per group of concurrent batches")
+    serve.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn",
+                       help="HTTP server: uvicorn (Python, default) or granian (compiled, Rust)")
 
 
 def main(args: argparse.Namespace) -> int:
-    from podemos_assets.campo.app import build_core, create_app
+    from podemos_assets.campo.app import SERVE_OPTIONS_ENV, build_core, create_app
     from podemos_assets.campo.server import serve_forever
     from podemos_assets.config import load_settings
 
     settings = load_settings()
-    core = build_core(settings)
+    options = {"max_in_flight": args.max_in_flight, "group_commit": not args.no_group_commit}
+    if args.server == "granian":  # its worker imports the app factory, which reads the options from here
+        import json
+        import os
+
+        from granian import Granian
+
+        os.environ[SERVE_OPTIONS_ENV] = json.dumps(options)
+        print(f"==> field-event ingestion (granian) on http://{args.host}:{args.port}", flush=True)
+        Granian("podemos_assets.campo.app:app_from_environment", address=args.host, port=args.port,
+                interface="asgi", factory=True, workers=1, backlog=4096, log_access=False).serve()
+        return 0
+    core = build_core(settings, group_commit=options["group_commit"])
     print(f"==> field-event ingestion on http://{args.host}:{args.port} ({len(core.secrets)} devices, "
           f"landing in {settings.lake_url}/landing/campo)", flush=True)
     serve_forever(create_app(core, max_in_flight=args.max_in_flight), args.host, args.port)

@@ -50,8 +50,10 @@ def serving(app, host: str = "127.0.0.1", port: int | None = None) -> Iterator[s
 
 @contextlib.contextmanager
 def serving_subprocess(env: dict[str, str], host: str = "127.0.0.1", port: int | None = None,
-                       max_in_flight: int | None = None) -> Iterator[str]:
-    """`podemos ingest serve` in a child process (its own interpreter: no GIL shared with the caller)."""
+                       max_in_flight: int | None = None, args: list[str] = (),
+                       pythonpath: str | None = None) -> Iterator[str]:
+    """`podemos ingest serve` in a child process (its own interpreter: no GIL shared with the caller);
+    `args` are extra flags (e.g. `--server granian`); `pythonpath` runs another checkout's package."""
     import os
     import subprocess
     import sys
@@ -62,7 +64,11 @@ def serving_subprocess(env: dict[str, str], host: str = "127.0.0.1", port: int |
     cmd = [sys.executable, "-m", "podemos_assets.campo.cli", "serve", "--host", host, "--port", str(port)]
     if max_in_flight:
         cmd += ["--max-in-flight", str(max_in_flight)]
-    proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=subprocess.DEVNULL)
+    cmd += list(args)
+    child_env = {**os.environ, **env}
+    if pythonpath:  # another checkout of the package (the benchmark's "before" figure)
+        child_env["PYTHONPATH"] = pythonpath
+    proc = subprocess.Popen(cmd, env=child_env, stdout=subprocess.DEVNULL, cwd=pythonpath)
     url = f"http://{host}:{port}"
     try:
         deadline = time.monotonic() + 180  # importing dagster on a busy machine takes a while

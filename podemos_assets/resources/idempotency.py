@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 from urllib.parse import urlparse
 
 import orjson
@@ -30,8 +29,7 @@ CREATE TABLE IF NOT EXISTS firmas (firma TEXT PRIMARY KEY, expira REAL NOT NULL)
 NEW, DUPLICATE, IN_FLIGHT, CONFLICT = "new", "duplicate", "in_flight", "conflict"
 
 
-@dataclass(frozen=True)
-class Claim:
+class Claim(NamedTuple):  # a tuple, not a frozen dataclass: 500 of them per batch, built in the hot path
     event_id: str
     outcome: str  # NEW, DUPLICATE (committed before), IN_FLIGHT (claimed, not yet landed), CONFLICT
 

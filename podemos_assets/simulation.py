@@ -51,7 +51,7 @@ class SimulatedDaemon:
     defs: dg.Definitions
     instance: dg.DagsterInstance
     resources: dict  # the code location's resources; `clock` is pinned at each tick's time
-    rounds: int = 4  # one-minute evaluation rounds per tick
+    rounds: int = 6  # one-minute evaluation rounds per tick
     on_run: Callable[[RunOutcome], None] | None = None
     runs: list[RunOutcome] = field(default_factory=list)
     tick_seconds: dict[str, list[float]] = field(default_factory=dict)  # evaluation time per automation
@@ -76,12 +76,14 @@ class SimulatedDaemon:
         for round_ in range(self.rounds):
             at = now + timedelta(minutes=round_)
             launched = len(self.runs)
+            # Conditions first: what the previous round's runs wrote is "newly updated" for this evaluation
+            # (on the very first evaluation Dagster treats nothing as updated, as the daemon does).
+            for sensor in self.ac_sensors:
+                self._automation(sensor, at)
             for schedule in self.schedules:
                 self._schedule(schedule, at)
             for sensor in self.sensors:
                 self._sensor(sensor, at)
-            for sensor in self.ac_sensors:
-                self._automation(sensor, at)
             if len(self.runs) == launched and round_ > 0:
                 break
         return self.runs[start:]

@@ -100,6 +100,10 @@ def print_summary(ctx: DemoContext, daemon, world: World, seconds: float) -> Non
     for name, values in sorted(daemon.tick_seconds.items()):
         print(f"  {name}: {len(values)} evaluations, {sum(values) / len(values):.2f} s mean, {max(values):.2f} s max")
     print(f"  assets materialized: {materialized} of {len(graph.get_all_asset_keys())}")
+    never = sorted(k.to_user_string() for k in graph.get_all_asset_keys()
+                   if not instance.get_latest_materialization_event(k))
+    if never:
+        print(f"    not materialized yet: {', '.join(never)}")
     print(f"  check executions:    {passed} passed, {sum(failed_checks.values())} failed")
     for name, n in sorted(failed_checks.items()):
         print(f"    failed: {name} (x{n})")

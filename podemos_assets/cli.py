@@ -118,7 +118,9 @@ def _user_error(args: argparse.Namespace) -> str | None:
         from podemos_assets.config import load_settings  # its GO_LIVE reads PODEMOS_GO_LIVE at import
 
         settings = load_settings()
-    except ValueError as exc:  # ConfigError, whether raised at import or by load_settings
+    except ValueError as exc:
+        if type(exc).__name__ != "ConfigError":  # raised at import, the class is not ours to import yet
+            raise
         return str(exc)
     if args.command == "generate" and args.start is not None and args.start.isoformat() < settings.go_live:
         return (f"--start {args.start} is before go-live {settings.go_live} (PODEMOS_GO_LIVE): the daily "

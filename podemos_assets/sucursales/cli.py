@@ -139,8 +139,8 @@ def run(plan: Plan, settings, verbose: bool = False) -> int:
             else:
                 failed.append(suc)
                 error = result.failure_data_for_node("extraccion_sucursales")
-                print(f"{suc}: FAILED (run {run_id}): {error.error.message.strip() if error else 'see the run in the UI'}",
-                      flush=True)
+                why = error.error.message.strip() if error else "see the run in the UI"
+                print(f"{suc}: FAILED (run {run_id}): {why}", flush=True)
         ok = len(plan.sucursales) - len(failed)
         print(f"backfill: {ok} of {len(plan.sucursales)} branch(es) extracted"
               + (f"; failed: {', '.join(failed)} (runs tagged {MOTIVO_TAG}={MOTIVO} in the UI)" if failed else ""))
@@ -206,10 +206,13 @@ def close_dead_runs(instance) -> list[str]:
                           float(instance.run_monitoring_max_runtime_seconds))
         if instance.get_run_by_id(record.dagster_run.run_id).is_finished:
             lines.append(f"backfill: run {record.dagster_run.run_id} of a killed backfill failed (its lease lapsed)")
-    for run_id in instance.event_log_storage.get_concurrency_run_ids():
+    storage = instance.event_log_storage
+    for run_id in storage.get_concurrency_run_ids():
         held = instance.get_run_by_id(run_id)
         if held is not None and held.is_finished and held.tags.get(MOTIVO_TAG) == MOTIVO:
-            freed = instance.event_log_storage.free_concurrency_slots_for_run(run_id)
-            if freed:
-                lines.append(f"backfill: freed {freed} pool slot(s) of finished run {run_id}")
+            # Counted first: the SQL storages' free_concurrency_slots_for_run returns nothing.
+            slots = [f"{pool} x{n}" for pool in sorted(storage.get_concurrency_keys())
+                     if (n := sum(s.run_id == run_id for s in storage.get_concurrency_info(pool).claimed_slots))]
+            storage.free_concurrency_slots_for_run(run_id)
+            lines.append(f"backfill: freed the pool slot(s) of finished run {run_id}: {', '.join(slots) or 'pending'}")
     return lines

@@ -114,7 +114,8 @@ def test_go_live_day_itself_is_accepted_and_branches_deduplicated():
     settings = load_settings()
     plan = cli.validate(_args(GO_LIVE.isoformat(), (GO_LIVE + timedelta(days=2)).isoformat(),
                               "suc_007", "suc_013", "suc_007"), settings,
-                        now=datetime.combine(GO_LIVE + timedelta(days=30), datetime.min.time(), ZoneInfo(cli.PARTITION_TZ)))
+                        now=datetime.combine(GO_LIVE + timedelta(days=30), datetime.min.time(),
+                                             ZoneInfo(cli.PARTITION_TZ)))
     assert (plan.days, plan.sucursales) == (3, ("suc_007", "suc_013"))
 
 

@@ -73,8 +73,10 @@ def env(tmp_path, hung_mysql):
     assert config["run_monitoring"]["enabled"] and config["run_monitoring"]["free_slots_after_run_end_seconds"]
     config["run_monitoring"].update(poll_interval_seconds=POLL, free_slots_after_run_end_seconds=1)
     (dagster_home / "dagster.yaml").write_text(yaml.safe_dump(config))
-    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:  # what `podemos instance-setup` sets
-        for pool, limit in POOL_LIMITS.items():
+    # What `podemos instance-setup` sets, but one `sucursales` slot: one leaked slot then stops all branch
+    # extraction (as sixteen do in production), so the next backfill runs only if the leak was repaired.
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        for pool, limit in {**POOL_LIMITS, "sucursales": 1}.items():
             instance.event_log_storage.set_concurrency_slots(pool, limit)
 
     # The monitor does not use the code location: an empty one keeps the daemon light on two cores.
@@ -100,7 +102,8 @@ def test_killed_backfill_is_failed_by_the_monitor_and_its_slot_freed(env):
             pool = lambda: instance.event_log_storage.get_concurrency_info("sucursales")  # noqa: E731
             cli = _backfill(environ, "suc_002", tmp / "backfill1.log")
             try:
-                _wait("the backfill's step to claim a sucursales slot", lambda: pool().claimed_slots, 150, [(cli, tmp / "backfill1.log")])
+                _wait("the backfill's step to claim a sucursales slot", lambda: pool().claimed_slots, 150,
+                      [(cli, tmp / "backfill1.log")])
                 (run,) = instance.get_runs(filters=dg.RunsFilter(tags={"podemos/motivo": "backfill-cli"}))
                 assert run.status == dg.DagsterRunStatus.STARTED
                 time.sleep(2 * POLL)  # the hung read goes on; a live process keeps its lease
@@ -114,16 +117,18 @@ def test_killed_backfill_is_failed_by_the_monitor_and_its_slot_freed(env):
             assert [s.run_id for s in pool().claimed_slots] == [run.run_id]  # the kill leaked it, as today
 
             ended = _wait("the monitor to end the killed run",
-                          lambda: instance.get_run_by_id(run.run_id).is_finished, 90, [(daemon, tmp / "daemon.log")])
+                          lambda: instance.get_run_by_id(run.run_id).is_finished, 90,
+                          [(daemon, tmp / "daemon.log")])
             assert ended and instance.get_run_by_id(run.run_id).status in (
                 dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
-            _wait("the monitor to free the slot", lambda: not pool().claimed_slots, 60, [(daemon, tmp / "daemon.log")])
+            _wait("the monitor to free the slot", lambda: not pool().claimed_slots, 60,
+                  [(daemon, tmp / "daemon.log")])
             print(f"run ended and slot freed {time.monotonic() - killed_at:.0f} s after the kill")
             # Ended by the lease (Dagster's max-runtime rule), not by anything else.
             canceling = instance.get_records_for_run(run.run_id, of_type=dg.DagsterEventType.RUN_CANCELING).records
             assert any("exceeding maximum runtime" in r.event_log_entry.message for r in canceling)
 
-            # A new backfill claims a slot and succeeds.
+            # A new backfill claims the pool's only slot and succeeds.
             ok = _backfill(environ, "suc_001", tmp / "backfill2.log")
             assert ok.wait(240) == 0, (tmp / "backfill2.log").read_text()
             (second,) = [r for r in instance.get_runs(filters=dg.RunsFilter(tags={"podemos/motivo": "backfill-cli"}))
@@ -139,11 +144,6 @@ def test_killed_backfill_is_failed_by_the_monitor_and_its_slot_freed(env):
             out = (tmp / "backfill2.log").read_text()
             assert "backfill: 1 of 1 branch(es) extracted" in out.splitlines()[-1]
             assert "DEBUG" not in out and "STEP_START" not in out, out  # Dagster's events only with --verbose
-
-            loud = subprocess.run([str(BIN / "podemos"), "backfill", "--sucursal", "suc_001", "--desde", DAY,
-                                   "--hasta", DAY, "--verbose"], env=environ, capture_output=True, text=True,
-                                  cwd=REPO_ROOT, timeout=240)
-            assert loud.returncode == 0 and "STEP_START" in loud.stdout + loud.stderr, loud.stderr[-2000:]
     finally:
         os.killpg(daemon.pid, signal.SIGTERM)
         try:
@@ -151,3 +151,43 @@ def test_killed_backfill_is_failed_by_the_monitor_and_its_slot_freed(env):
         except subprocess.TimeoutExpired:
             os.killpg(daemon.pid, signal.SIGKILL)
         shutil.rmtree(tmp / "podemos" / "dagster_home" / "storage", ignore_errors=True)
+
+
+def _kill_mid_run(environ, instance, tmp: Path):
+    """Start a backfill of the hung branch, wait until its step holds a slot, kill -9 it; return its run."""
+    pool = lambda: instance.event_log_storage.get_concurrency_info("sucursales")  # noqa: E731
+    cli = _backfill(environ, "suc_002", tmp / "backfill1.log")
+    try:
+        _wait("the backfill's step to claim a sucursales slot", lambda: pool().claimed_slots, 150,
+              [(cli, tmp / "backfill1.log")])
+        os.kill(cli.pid, signal.SIGKILL)
+        cli.wait(10)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+    (run,) = instance.get_runs(filters=dg.RunsFilter(tags={"podemos/motivo": "backfill-cli"}))
+    return run
+
+
+def test_without_a_daemon_the_next_backfill_ends_the_killed_run_and_frees_its_slot(env):
+    environ, dagster_home, tmp = env
+    with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        pool = lambda: instance.event_log_storage.get_concurrency_info("sucursales")  # noqa: E731
+        run = _kill_mid_run(environ, instance, tmp)
+        time.sleep(3 * POLL + 1)  # nobody watches: the run stays STARTED with its slot, its lease lapses
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.STARTED
+        assert [s.run_id for s in pool().claimed_slots] == [run.run_id]
+
+        done = subprocess.run([str(BIN / "podemos"), "backfill", "--sucursal", "suc_001", "--desde", DAY,
+                               "--hasta", DAY, "--verbose"], env=environ, capture_output=True, text=True,
+                              cwd=REPO_ROOT, timeout=240)
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        lines = done.stdout.splitlines()
+        assert f"backfill: run {run.run_id} of a killed backfill failed (its lease lapsed)" in lines
+        assert f"backfill: freed the pool slot(s) of finished run {run.run_id}: sucursales x1" in lines
+        assert "STEP_START" in done.stdout + done.stderr  # --verbose: Dagster's event log too
+        assert instance.get_run_by_id(run.run_id).status == dg.DagsterRunStatus.FAILURE
+        assert not pool().claimed_slots
+        (second,) = [r for r in instance.get_runs(filters=dg.RunsFilter(tags={"podemos/motivo": "backfill-cli"}))
+                     if r.run_id != run.run_id]
+        assert second.status == dg.DagsterRunStatus.SUCCESS

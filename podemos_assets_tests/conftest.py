@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
 
 from podemos_assets.config import Settings, load_settings
 from podemos_assets.resources import build_resources
+
+
+def pytest_configure(config):
+    """The suite never reads the developer's demo (`make demo` fills .podemos/, and the Makefile exports it as
+    PODEMOS_HOME): modules that read the settings at import (the branch registry behind the partitions)
+    would otherwise see the demo's 20 branches instead of the packaged 200. Set before any test module
+    imports the package, in the controller and in each xdist worker."""
+    home = tempfile.mkdtemp(prefix="podemos-tests-")
+    os.environ["PODEMOS_HOME"] = home
+    os.environ["DAGSTER_HOME"] = os.path.join(home, "dagster_home")
+    os.makedirs(os.environ["DAGSTER_HOME"], exist_ok=True)
 
 
 @pytest.fixture

@@ -231,6 +231,8 @@ class Window:
         if type(event) is EventoPago:
             if not event.payload.monto.strip("0."):  # the pattern already made it a plain decimal
                 raise EventRejected("payload.monto: must be greater than 0")
+            if Decimal(event.payload.monto) > MAX_AMOUNT:  # the pattern bounds digits, not the value
+                raise EventRejected(f"payload.monto: must be at most {MAX_AMOUNT}")
         elif type(event) is EventoFoto:
             if event.payload.object_key != photo_key(event.payload.sha256):
                 raise EventRejected("payload.object_key: must be landing/campo/fotos/{sha256} (photos are "

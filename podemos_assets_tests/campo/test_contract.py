@@ -62,6 +62,7 @@ BAD_EVENTS = {
     "monto three decimals": (_pago(monto="1.005"), "payload.monto: Expected `str` in the contract's canonical form"),
     "monto zero": (_pago(monto="0.00"), "payload.monto: must be greater than 0"),
     "monto over the maximum": (_pago(monto="10000000.00"), "payload.monto: Expected `str` of length <= 10"),
+    "monto one cent over the ceiling": (_pago(monto="1000000.01"), "payload.monto: must be at most 1000000.00"),
     "cuenta too long": (_pago(cuenta="1" * 65), "payload.cuenta: Expected `str` of length <= 64"),
     # msgspec reads an integer past 64 bits as a number it can only hold as a float: refused, never stored.
     "cuenta an integer over 64 bits": (_pago(cuenta=2**70), "payload.cuenta: Expected `str`, got `float`"),
@@ -92,6 +93,14 @@ def test_a_bad_event_gets_its_reason_and_the_rest_of_the_batch_is_stored(core, n
     assert sorted(x["event_id"] for x in landed if x["status"] == "accepted") == sorted(e["event_id"] for e in good)
     [rejected] = [x for x in landed if x["status"] == "rejected"]
     assert rejected["reason"] == reason and json.loads(rejected["raw"]) == bad  # kept exactly as sent
+
+
+def test_monto_at_the_ceiling_is_accepted_and_stored_exactly(core):
+    at_ceiling = _pago(monto="1000000.00")
+    r = send(core, batch_body([at_ceiling]))
+    assert r.status == 200 and r.body["results"][0]["status"] == "accepted", r.body
+    [landed] = [x for x in stored(core) if x["event_id"] == at_ceiling["event_id"]]
+    assert landed["status"] == "accepted"
 
 
 def test_go_live_is_enforced_on_the_corrected_day(core):

@@ -82,7 +82,17 @@ def warehouse_arrivals(now, lake, warehouse, ready: set[str], seen: dict[str, st
     return new, seen_now
 
 
+def _latest_storage_id(instance: dg.DagsterInstance, key: dg.AssetKey) -> int:
+    records = instance.fetch_materializations(dg.AssetRecordsFilter(asset_key=key), limit=1).records
+    return records[0].storage_id if records else 0
+
+
 def _ready_days(instance: dg.DagsterInstance) -> set[str]:
+    """Days whose payments the warehouse holds and dbt has summarised: none while a merge is newer than the
+    latest cobranza_diaria_sucursal build (a merge can change any payment date; the next dbt build rebuilds
+    every date that differs, and both share the one `warehouse` pool slot, so "later" means "after")."""
+    if _latest_storage_id(instance, COBRANZA_KEY) < _latest_storage_id(instance, PAGOS_KEY):
+        return set()
     return set(instance.get_materialized_partitions(PAGOS_KEY)) & set(instance.get_materialized_partitions(COBRANZA_KEY))
 
 

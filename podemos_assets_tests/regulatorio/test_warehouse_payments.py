@@ -151,3 +151,21 @@ def test_branch_payments_window_allows_tijuana_extracts_and_the_merge(late_hours
     """Tijuana's 01:00 extraction is 03:00 Mexico City in winter; the merge runs after it."""
     start, end = SOURCE.window_on("2026-12-01")
     assert end - start >= timedelta(hours=late_hours, minutes=30)
+
+
+def test_branch_payments_wait_while_a_merge_is_newer_than_its_collections(resources):
+    """A merge can change any payment date, and cobranza_diaria_sucursal catches up only at its next dbt build:
+    reading sucursales_pagos in between would fail the report's blocking reconciliation. The sensor waits."""
+    lake, warehouse, sources = resources["lake"], resources["warehouse"], resources["sources"]
+    key = dg.AssetKey(["regulatorio", "sucursales_pagos"])
+    now = datetime(2026, 10, 13, 2, 10, tzinfo=TZ)
+    with dg.instance_for_test() as instance:
+        wh = Warehouse(lake, warehouse, instance)
+        branch_day(wh, FECHA)  # merged and summarised, as pagos' automation leaves it
+        # the next extraction day's merge has landed; its dbt build has not run yet
+        instance.report_runless_asset_event(dg.AssetMaterialization("pagos_historicos", partition="2026-10-13"))
+        requests, _ = arrival_requests(now, sources, lake, warehouse, instance, {})
+        assert [r.partition_key for r in requests if key in r.asset_selection] == []
+        instance.report_runless_asset_event(dg.AssetMaterialization("cobranza_diaria_sucursal", partition="2026-10-13"))
+        requests, _ = arrival_requests(now, sources, lake, warehouse, instance, {})
+        assert [r.partition_key for r in requests if key in r.asset_selection] == [FECHA]

@@ -102,10 +102,10 @@ def prepare_manifest(project_dir: Path = DBT_DIR, force: bool = False) -> bool:
 
 
 def dbt_resource(settings: Settings) -> DbtCliResource:
-    from dagster_dbt import DbtCliResource  # here: importing dagster-dbt costs seconds
+    from podemos_assets.resources.dbt_cli import PodemosDbtCliResource  # here: importing dagster-dbt costs seconds
 
     target = "prod" if urlparse(settings.warehouse_url).scheme == "redshift" else "dev"
-    return DbtCliResource(project_dir=str(DBT_DIR), profiles_dir=str(DBT_DIR), target=target,
+    return PodemosDbtCliResource(project_dir=str(DBT_DIR), profiles_dir=str(DBT_DIR), target=target,
                           dbt_executable=DBT_EXECUTABLE)
 
 

@@ -169,3 +169,49 @@ def test_branch_payments_wait_while_a_merge_is_newer_than_its_collections(resour
         instance.report_runless_asset_event(dg.AssetMaterialization("cobranza_diaria_sucursal", partition="2026-10-13"))
         requests, _ = arrival_requests(now, sources, lake, warehouse, instance, {})
         assert [r.partition_key for r in requests if key in r.asset_selection] == [FECHA]
+
+
+def test_a_day_is_not_redelivered_until_its_branch_payments_are_re_read(resources):
+    """A merge into a day changes cobranza_diaria_sucursal at once, but the day's `sucursales_pagos` extract only
+    at the arrival sensor's next tick: delivering the extract read before that merge (new, not yet delivered)
+    would fail the blocking reconciliation. The delivery sensor waits for the re-read (seen in the demo)."""
+    from podemos_assets.regulatorio.report import deliver
+
+    lake, outbox, warehouse, sources = resources["lake"], resources["outbox"], resources["warehouse"], resources["sources"]
+    with dg.instance_for_test() as instance:
+        wh = Warehouse(lake, warehouse, instance)
+        ids = branch_day(wh, FECHA)
+        land_files(resources, FECHA, at(FECHA, CUTOFF) - timedelta(hours=4))
+        t0 = datetime(2026, 10, 13, 2, 10, tzinfo=TZ)
+        for r in arrival_requests(t0, sources, lake, warehouse, instance, {})[0]:
+            for key in r.asset_selection:
+                ingest(load_sources()[key.path[-1]], r.partition_key, sources, lake, now=t0, warehouse=warehouse)
+        done, cursor = delivery_requests(t0, lake, outbox, warehouse, instance, {})
+        for r in done:
+            deliver(r.partition_key, lake, outbox, t0, warehouse=warehouse)
+        assert versions(FECHA, outbox) == [1]
+
+        def reread(now):
+            for r in arrival_requests(now, sources, lake, warehouse, instance, {})[0]:
+                for key in r.asset_selection:
+                    ingest(load_sources()[key.path[-1]], r.partition_key, sources, lake, now=now, warehouse=warehouse)
+
+        suc, paid = ids[1]
+        old = wh.truth[(suc, paid)]
+        wh.pay(suc, old["fecha"], "2.02", id=paid, updated_at=datetime(2026, 10, 15, 10), canal=old["canal"])
+        wh.merge("2026-10-15")
+        reread(datetime(2026, 10, 16, 3, 38, tzinfo=TZ))  # a new extract of FECHA, not yet delivered...
+        wh.pay(suc, old["fecha"], "3.03", id=paid, updated_at=datetime(2026, 10, 16, 3, 0), canal=old["canal"])
+        wh.merge("2026-10-16")  # ...and another merge changes FECHA again before the delivery sensor's tick
+        now = datetime(2026, 10, 16, 3, 40, tzinfo=TZ)
+        held, cursor = delivery_requests(now, lake, outbox, warehouse, instance, cursor)
+        assert FECHA not in [r.partition_key for r in held]
+
+        reread(now)
+        done, _ = delivery_requests(now, lake, outbox, warehouse, instance, cursor)
+        assert FECHA in [r.partition_key for r in done]
+        for r in done:
+            if r.partition_key == FECHA:
+                deliver(FECHA, lake, outbox, now, warehouse=warehouse)
+        assert versions(FECHA, outbox) == [1, 2]
+        assert section_totals(outbox, FECHA, 2) == wh.expected(FECHA)

@@ -36,7 +36,7 @@ demo: install
 	@time $(BIN)/podemos generate
 	@time $(BIN)/podemos demo
 
-# The whole company: all 200 branches for the same 7 days (7.3 minutes here, most of it Dagster's event log).
+# The whole company: all 200 branches for the demo's days (not measured since the demo walks nights through the automation).
 demo-full: install
 	@$(BIN)/podemos instance-setup
 	@time $(BIN)/podemos generate --branches 200

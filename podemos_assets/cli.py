@@ -55,10 +55,11 @@ def _iso_date(text: str) -> date:
 
 
 def _generate_arguments(parser: argparse.ArgumentParser) -> None:
-    from podemos_assets.demo.scenario import DEMO_BRANCHES  # stdlib only
+    from podemos_assets.demo.scenario import DEMO_BRANCHES, DEMO_DAYS  # stdlib only
 
     parser.add_argument("--start", type=_iso_date, metavar="YYYY-MM-DD", help="first day (default: DAYS days before today)")
-    parser.add_argument("--days", type=_positive, default=7)
+    parser.add_argument("--days", type=_positive, default=DEMO_DAYS,
+                        help=f"how many business days (default {DEMO_DAYS}, which hold all the planted trouble)")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--branches", type=_positive, default=DEMO_BRANCHES,
                         help=f"how many branches of the registry (default {DEMO_BRANCHES}; 200 is the whole company)")
@@ -67,7 +68,8 @@ def _generate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--only", nargs="*", help="run only these steps (e.g. sucursales pagos)")
+    parser.add_argument("--nights", type=_positive, default=None,
+                        help="walk only the first N nights of the generated days (default: all of them)")
 
 
 def _instance_arguments(parser: argparse.ArgumentParser) -> None:

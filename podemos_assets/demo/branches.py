@@ -223,7 +223,7 @@ def generate(scenario: Scenario, settings) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     ddl = (REPO_ROOT / "sql" / "branch" / "sqlite.sql").read_text()
     trouble: dict[str, str] = {}
-    if scenario.trouble and scenario.days >= 5:
+    if scenario.trouble and scenario.days >= 4:
         pick = random.Random(scenario.seed).sample([b.id for b in registry if b.id != scenario.offline_branch],
                                                    min(10, len(registry) - 1))
         kinds = ("malformada", "malformada", "empate", "tardia", "tardia", "duplicada", "duplicada", "baja", "baja", "tardia")
@@ -237,8 +237,9 @@ def generate(scenario: Scenario, settings) -> dict:
         _write(out / f"{branch.id}.sqlite", rows, ddl)
         counts.update({t: len(r) for t, r in rows.items()})
     offline = {}
-    if scenario.trouble and scenario.days >= 5:
-        middle = scenario.dates[2:5]  # the runs for these days (the morning after each) find the link down
+    if scenario.trouble and scenario.days >= 4:
+        # The runs for these days (the morning after each) find the link down; the last nights find it back.
+        middle = scenario.dates[2:5] if scenario.days >= 5 else scenario.dates[1:2]
         offline = {scenario.offline_branch: [str(d + timedelta(days=1)) for d in middle]}
     # The demo company is these branches: the registry the platform reads for this PODEMOS_HOME (config.py).
     with (out / "sucursales.csv").open("w", newline="", encoding="utf-8") as f:

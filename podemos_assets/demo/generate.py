@@ -12,7 +12,7 @@ import time
 from datetime import date
 
 from podemos_assets.config import load_settings
-from podemos_assets.demo.scenario import DEMO_BRANCHES, Scenario, default_start
+from podemos_assets.demo.scenario import DEMO_BRANCHES, DEMO_DAYS, Scenario, default_start
 
 PARTS = [
     "podemos_assets.demo.branches",  # one SQLite database per demo branch
@@ -23,7 +23,7 @@ PARTS = [
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--start", type=date.fromisoformat, help="first day (default: DAYS days before today)")
-    parser.add_argument("--days", type=int, default=7)
+    parser.add_argument("--days", type=int, default=DEMO_DAYS)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--branches", type=int, default=DEMO_BRANCHES,
                         help=f"how many branches of the registry (default {DEMO_BRANCHES}; 200 is the whole company)")

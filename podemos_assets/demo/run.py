@@ -104,7 +104,10 @@ def print_summary(ctx: DemoContext, daemon, world: World, seconds: float) -> Non
                    if not instance.get_latest_materialization_event(k))
     if never:
         print(f"    not materialized yet: {', '.join(never)}")
-    print(f"  check executions:    {passed} passed, {sum(failed_checks.values())} failed")
+    print(f"  check executions:    {passed} passed, {sum(failed_checks.values())} failed (every evaluation counts: "
+          "the per-day arrival and deadline checks run at each 15-minute watch and fail for as long as a day misses "
+          "a file, i.e. the planted late and broken files, and the open days before the demo's first day, which "
+          "have no files at all)")
     for name, n in sorted(failed_checks.items()):
         print(f"    failed: {name} (x{n})")
     print(f"  runs that failed:    {len(failed_runs)} (the planted trouble below; the UI has their logs)")

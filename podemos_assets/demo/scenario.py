@@ -16,6 +16,9 @@ SCENARIO_FILE = "demo_scenario.json"
 # The demo's default: 20 branches (the offline suc_013 among them) keep `make demo` under ~3 minutes on
 # two cores; `podemos generate --branches 200` builds the whole company (see docs/sucursales.md for its cost).
 DEMO_BRANCHES = 20
+# Four days hold all the planted trouble (an offline night and its catch-up, a late commit, a re-delivery, a
+# delete, a broken and a late regulatory file) at about 115 s of simulated night each; `--days 7` walks a week.
+DEMO_DAYS = 4
 
 
 def default_start(days: int) -> date:
@@ -26,7 +29,7 @@ def default_start(days: int) -> date:
 @dataclass(frozen=True)
 class Scenario:
     start: date
-    days: int = 7
+    days: int = DEMO_DAYS
     seed: int = 42
     branches: int = DEMO_BRANCHES  # the first N branches of the registry
     clients_per_branch: int = 60

@@ -171,7 +171,7 @@ class DeviceClient:
         return response
 
     async def _exchange(self, method: str, path: str, make_body: Callable[[], bytes]) -> httpx.Response:
-        """One request until it gets a final answer (anything but transport errors, 429, 5xx, stale clock).
+        """One request until it gets a final answer (anything but transport errors, 408, 429, 5xx, stale clock).
 
         The body is rebuilt per attempt so that a batch's `sent_at` is always fresh.
         """
@@ -191,7 +191,9 @@ class DeviceClient:
                 # Honour Retry-After, spread over one more such interval so the herd does not return at once.
                 await self.sleep(retry_after + self.rng.uniform(0, retry_after))
                 continue
-            if response.status_code >= 500:
+            # 408: the server gave up on a body that arrived too slowly (a weak signal), nothing was stored;
+            # the same request can succeed on the next attempt, like a 5xx.
+            if response.status_code >= 500 or response.status_code == 408:
                 self.report.retries += 1
                 await self.sleep(self._backoff(attempt))
                 continue

@@ -56,11 +56,11 @@ ingest: install
 bench: install-dev
 	@set -e; for b in benchmarks/*.py; do echo "==> $$b"; $(BIN)/python $$b; done
 
-# Rewrite the generated files the tests compare against (asset-graph snapshot, Redshift roles) after an
-# intended change; review the diff.
+# Rewrite the generated files the tests compare against (asset-graph snapshot, Redshift roles, the README's
+# screenshot of the graph) after an intended change; review the diff.
 snapshot: install-dev
 	PODEMOS_UPDATE_SNAPSHOT=1 $(BIN)/python -m pytest -q podemos_assets_tests/test_definitions.py \
-	  podemos_assets_tests/gobierno/test_access.py
+	  podemos_assets_tests/gobierno/test_access.py podemos_assets_tests/ui/test_asset_graph_ui.py
 
 clean:
 	rm -rf .podemos

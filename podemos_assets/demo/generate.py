@@ -9,26 +9,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import time
-from datetime import date
 
 from podemos_assets.config import load_settings
-from podemos_assets.demo.scenario import DEMO_BRANCHES, DEMO_DAYS, Scenario, default_start
+from podemos_assets.demo.scenario import Scenario, default_start
 
 PARTS = [
     "podemos_assets.demo.branches",  # one SQLite database per demo branch
     "podemos_assets.demo.campo",  # field-event batches from simulated devices
     "podemos_assets.demo.regulatorio",  # the 15 regulatory source files
 ]
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--start", type=date.fromisoformat, help="first day (default: DAYS days before today)")
-    parser.add_argument("--days", type=int, default=DEMO_DAYS)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--branches", type=int, default=DEMO_BRANCHES,
-                        help=f"how many branches of the registry (default {DEMO_BRANCHES}; 200 is the whole company)")
-    parser.add_argument("--clients-per-branch", type=int, default=60)
-    parser.add_argument("--no-trouble", dest="trouble", action="store_false", help="no planted trouble")
 
 
 def main(args: argparse.Namespace) -> int:

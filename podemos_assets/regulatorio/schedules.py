@@ -87,11 +87,16 @@ def _latest_storage_id(instance: dg.DagsterInstance, key: dg.AssetKey) -> int:
     return records[0].storage_id if records else 0
 
 
+def _merge_awaits_dbt(instance: dg.DagsterInstance) -> bool:
+    """A pagos merge is newer than the latest cobranza_diaria_sucursal build. A merge can change any payment
+    date and the next dbt build rebuilds every date that differs; both take the one `warehouse` pool slot,
+    so a later storage id means the build ran after the merge."""
+    return _latest_storage_id(instance, COBRANZA_KEY) < _latest_storage_id(instance, PAGOS_KEY)
+
+
 def _ready_days(instance: dg.DagsterInstance) -> set[str]:
-    """Days whose payments the warehouse holds and dbt has summarised: none while a merge is newer than the
-    latest cobranza_diaria_sucursal build (a merge can change any payment date; the next dbt build rebuilds
-    every date that differs, and both share the one `warehouse` pool slot, so "later" means "after")."""
-    if _latest_storage_id(instance, COBRANZA_KEY) < _latest_storage_id(instance, PAGOS_KEY):
+    """Days whose payments the warehouse holds and dbt has summarised (none while a merge awaits its build)."""
+    if _merge_awaits_dbt(instance):
         return set()
     return set(instance.get_materialized_partitions(PAGOS_KEY)) & set(instance.get_materialized_partitions(COBRANZA_KEY))
 
@@ -157,7 +162,7 @@ def _warehouse_behind(days: list[str], lake, warehouse, instance: dg.DagsterInst
     cobranza_diaria_sucursal, which already holds the new payments."""
     if warehouse is None:
         return set()
-    if _latest_storage_id(instance, COBRANZA_KEY) < _latest_storage_id(instance, PAGOS_KEY):
+    if _merge_awaits_dbt(instance):
         return set(days)
     prints = fingerprints(warehouse, GO_LIVE)
     behind = set()

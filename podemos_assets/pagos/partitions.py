@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import warnings
-from datetime import date, timedelta
 
 import dagster as dg
 
@@ -23,8 +22,3 @@ def extract_deps() -> list[dg.AssetDep]:
     # The tombstones detected that day too (`sucursales/bajas`): a delete re-runs the day's merge.
     return [dg.AssetDep(dg.AssetKey(["sucursales", t]), partition_mapping=mapping) for t in (*SOURCE_TABLES, "bajas")]
 
-
-def window_vars(keys: list[str]) -> dict[str, str]:
-    """dbt vars of a run over partition keys: min_date inclusive, max_date exclusive."""
-    last = date.fromisoformat(max(keys))
-    return {"min_date": min(keys), "max_date": (last + timedelta(days=1)).isoformat()}

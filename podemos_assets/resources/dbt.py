@@ -29,6 +29,9 @@ DBT_DIR = REPO_ROOT / "sql"
 TARGET_DIR = DBT_DIR / "target"
 MANIFEST = TARGET_DIR / "manifest.json"
 STAMP = TARGET_DIR / "podemos_sources.sha256"  # digest of the sources the manifest was parsed from
+# The daily models read their window from these (pagos/reports.py sets them per run). Models that have no
+# window still need a value for dbt to parse the project: any date parses, none is ever built from these.
+PARSE_WINDOW = {"PODEMOS_DBT_MIN_DATE": "2026-10-01", "PODEMOS_DBT_MAX_DATE": "2026-10-02"}
 # What dbt writes or downloads, not what it reads: never part of the digest.
 _NOT_SOURCES = {"target", "logs", "dbt_packages", ".user.yml"}
 
@@ -88,7 +91,7 @@ def prepare_manifest(project_dir: Path = DBT_DIR, force: bool = False) -> bool:
             [DBT_EXECUTABLE, "parse", "--quiet", "--project-dir", str(project_dir),
              "--profiles-dir", str(project_dir), "--target-path", str(target)],
             cwd=project_dir, capture_output=True, text=True,
-            env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+            env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **PARSE_WINDOW},
         )
         if done.returncode != 0:
             detail = (done.stdout + done.stderr).strip().splitlines()
@@ -105,8 +108,10 @@ def dbt_resource(settings: Settings) -> DbtCliResource:
     from podemos_assets.resources.dbt_cli import PodemosDbtCliResource  # here: importing dagster-dbt costs seconds
 
     target = "prod" if urlparse(settings.warehouse_url).scheme == "redshift" else "dev"
+    warehouse = settings.warehouse_path
     return PodemosDbtCliResource(project_dir=str(DBT_DIR), profiles_dir=str(DBT_DIR), target=target,
-                          dbt_executable=DBT_EXECUTABLE)
+                                 dbt_executable=DBT_EXECUTABLE, target_root=str(settings.home / "dbt"),
+                                 warehouse_path=str(warehouse) if warehouse else None)
 
 
 if __name__ == "__main__":  # `make install`: prepare the manifest once per content of sql/

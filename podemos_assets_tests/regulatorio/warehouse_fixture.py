@@ -31,7 +31,8 @@ def render_cobranza(min_date: str, max_date: str) -> str:
     sql = re.sub(r"\{\{\s*config\(.*?\n\)\s*\}\}", "", sql, flags=re.S)  # its closing `) }}` has a line
     sql = re.sub(r"\{%\s*if is_incremental\(\)\s*%\}.*?\{%\s*endif\s*%\}", "", sql, flags=re.S)  # a full build
     sql = re.sub(r"\{\{\s*source\('pagos',\s*'pagos_diario_sucursal'\)\s*\}\}", "pagos_diario_sucursal", sql)
-    sql = sql.replace('{{ var("min_date") }}', min_date).replace('{{ var("max_date") }}', max_date)
+    sql = sql.replace('{{ env_var("PODEMOS_DBT_MIN_DATE") }}', min_date)
+    sql = sql.replace('{{ env_var("PODEMOS_DBT_MAX_DATE") }}', max_date)
     sql = "\n".join(line for line in sql.splitlines() if not line.lstrip().startswith("--"))
     assert "{{" not in sql, sql
     return sql

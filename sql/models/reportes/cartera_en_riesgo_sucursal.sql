@@ -11,8 +11,8 @@
 with cortes as (
     select distinct fecha_pago as fecha_corte
     from {{ source('pagos', 'pagos_diario_sucursal') }}
-    where fecha_pago >= cast('{{ var("min_date") }}' as date)
-      and fecha_pago < cast('{{ var("max_date") }}' as date)
+    where fecha_pago >= cast('{{ env_var("PODEMOS_DBT_MIN_DATE") }}' as date)
+      and fecha_pago < cast('{{ env_var("PODEMOS_DBT_MAX_DATE") }}' as date)
 ),
 activas as (
     select id_prestamo, sucursal, saldo from {{ source('pagos', 'cuentas') }} where estatus = 'ACTIVA'

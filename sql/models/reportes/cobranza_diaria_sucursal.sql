@@ -30,8 +30,8 @@ cambiados as (
 ){% endif %}
 
 select * from diario
-where (fecha_pago >= cast('{{ var("min_date") }}' as date)
-       and fecha_pago < cast('{{ var("max_date") }}' as date))
+where (fecha_pago >= cast('{{ env_var("PODEMOS_DBT_MIN_DATE") }}' as date)
+       and fecha_pago < cast('{{ env_var("PODEMOS_DBT_MAX_DATE") }}' as date))
 {% if is_incremental() %}
    or fecha_pago in (select fecha_pago from cambiados)
 {% endif %}

@@ -45,3 +45,24 @@ def test_reconnect_storm_stores_every_event_exactly_once(tmp_path):
         assert result.quarantine.num_rows == 0
     assert set(stored) == sent  # nothing lost
     assert max(stored.values()) == 1  # nothing duplicated, across all days
+
+
+def test_the_granian_server_stores_every_event_exactly_once(tmp_path):
+    """`podemos ingest serve --server granian` (the compiled server the benchmark measures) is the same
+    endpoint: a smaller faulty fleet drains, and the landing holds each event once."""
+    devices, secrets = make_fleet(tmp_path / "dispositivos", 20, BACKLOG, seed=11, outage_rate=0.1,
+                                  skew_rate=0.1, drop_rate=0.05, lost_ack_rate=0.1, weights=(3, 4, 0.3, 2))
+    sent = {e["event_id"] for d in devices for e in d.outbox.events()}
+    env = {"PODEMOS_HOME": str(tmp_path / "home"),
+           "PODEMOS_DEVICE_SECRETS_FILE": str(write_secrets_file(tmp_path / "secrets.json", secrets))}
+    with serving_subprocess(env, args=["--server", "granian"]) as url:
+        report = asyncio.run(asyncio.wait_for(run_fleet(url, devices, seed=11, batch_size=BATCH), timeout=300))
+
+    assert report.errors == {}
+    assert all(d.outbox.counts() == {"enviado": BACKLOG} for d in devices)
+    lake = LakeResource(url=f"file://{tmp_path}/home/lake")
+    records = read_landing(lake, landing_keys(lake))
+    stored = Counter()
+    for day in touched_days(records):
+        stored.update(build_day(records, day).tables["eventos"]["event_id"].to_pylist())
+    assert set(stored) == sent and max(stored.values()) == 1

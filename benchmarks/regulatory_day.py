@@ -1,6 +1,8 @@
 """Benchmark: one regulatory day end to end at realistic volume (15 sources, ~5M rows).
 
-Measures, in one process: generating the day's files (not timed against the window), the Dagster run
+Measures, in one process: generating the day's files and putting the branch payments in the warehouse the
+way production does (raw branch extracts merged by `pagos_historicos`, dbt's `cobranza_diaria_sucursal`
+built; not timed against the window: that is the payments night, measured in payments_layout.py), the Dagster run
 that ingests the 15 sources (read, pandera, control totals, Parquet) and delivers the report
 (sections, reconciliation, XLSX, manifest), and a baseline in the same run: only parsing the same files
 with the same readers (no validation, no reconciliation, no report, no Dagster).
@@ -37,16 +39,18 @@ def main() -> int:
     import warnings
 
     warnings.simplefilter("ignore")
-    from podemos_assets import regulatorio
+    from podemos_assets import pagos, regulatorio
     from podemos_assets.config import load_settings
     from podemos_assets.demo import regulatorio as gen
     from podemos_assets.regulatorio.assets import REPORT_KEY, source_key
+    from podemos_assets.regulatorio.extracts import warehouse_rows_sql
     from podemos_assets.regulatorio.readers import READERS
     from podemos_assets.regulatorio.registry import at, load_sources
     from podemos_assets.regulatorio.report import latest_manifest
     from podemos_assets.regulatorio.schemas import SOURCE_MODELS, arrow_schema
     from podemos_assets.resources import build_resources
     from podemos_assets.resources.clock import ClockResource
+    from podemos_assets.sucursales.registry import load_registry
 
     home = tempfile.mkdtemp(prefix="bench_regulatorio_")
     settings = load_settings({"PODEMOS_HOME": home})
@@ -58,7 +62,15 @@ def main() -> int:
     for name, source in load_sources().items():
         scale = rows[name] / gen.BASE_ROWS[name]
         if source.format == "lake":
-            gen.write_lake_sources(lake, FECHA, scale=scale, branches=200, only=(name,))
+            gen.write_lake_sources(lake, FECHA, scale=scale, only=(name,))
+        elif source.format == "warehouse":  # branch payments: extracts of 200 branches, merged, then dbt
+            zones = {b.id: b.zona_horaria for b in load_registry(settings.branch_registry)}
+            gen.write_branch_extracts(lake, FECHA, zones, rows[name])
+            night = dg.materialize([*pagos.defs.assets], resources=res, partition_key=FECHA,
+                                   selection=dg.AssetSelection.assets("pagos_historicos", "cobranza_diaria_sucursal")
+                                   .required_multi_asset_neighbors(),
+                                   run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+            assert night.success, "the payments merge and dbt must build the benchmark day"
         else:
             gen.write_source(sources, name, FECHA, gen.source_bytes(name, FECHA, scale=scale), at(FECHA, clock_time(1)))
     t_gen = time.perf_counter() - t0
@@ -73,6 +85,9 @@ def main() -> int:
         if source.format == "lake":
             for key in lake.list(source.path(FECHA)):
                 lake.read_parquet(key)
+        elif source.format == "warehouse":  # the same query the source reads, nothing else
+            with res["warehouse"].connect(read_only=True) as con:
+                con.sql(warehouse_rows_sql("duckdb", FECHA)).to_arrow_table()
         else:
             data = sources.read_bytes(source.path(FECHA))
             READERS[source.format](data, source, arrow_schema(SOURCE_MODELS[source.schema]), source.file)

@@ -8,7 +8,8 @@ the required `spei` arrives at 07:00, after the 05:30 cut-off (a partial, then a
 day before, `seguros.csv` arrives with a broken row and is never corrected, and `contabilidad_gl.csv`
 arrives broken and is re-sent corrected 40 minutes later.
 The two warehouse / lake sources (branch payments, field payments) belong to their capabilities;
-`write_lake_sources` writes contract-shaped stand-ins of the field payments for tests and the benchmark.
+`write_lake_sources` writes contract-shaped stand-ins of the field payments for tests and the benchmark, and
+`write_branch_extracts` a day of branch extracts for the payments merge (the benchmark's volume).
 """
 
 from __future__ import annotations
@@ -213,18 +214,10 @@ def write_source(sources: LakeResource, name: str, fecha: str, data: bytes, arri
     return key
 
 
-def write_lake_sources(lake: LakeResource, fecha: str, seed: int = 42, scale: float = 1.0, branches: int = 4,
-                       only: tuple[str, ...] = ("sucursales_pagos", "app_campo"), arrived: datetime | None = None) -> None:
-    """Stand-ins for the branch ETL and field-event outputs, in their contract's paths and types."""
+def write_lake_sources(lake: LakeResource, fecha: str, seed: int = 42, scale: float = 1.0,
+                       only: tuple[str, ...] = ("app_campo",), arrived: datetime | None = None) -> None:
+    """Stand-in for the field-event output (curated field payments), in its contract's path and types."""
     keys = []
-    if "sucursales_pagos" in only:
-        t = make_table("sucursales_pagos", fecha, max(1, int(BASE_ROWS["sucursales_pagos"] * scale)),
-                       day_rng(seed, fecha, "sucursales_pagos"), branches)
-        for suc in sorted(set(t["sucursal"].to_pylist())):
-            part = t.filter(pc.equal(t["sucursal"], suc))
-            part = part.set_column(2, "monto", pc.cast(part["monto"], pa.decimal128(15, 2)))  # the branch DECIMAL(15,2)
-            keys.append(f"raw/sucursales/transacciones/fecha={fecha}/sucursal={suc}/part-0.parquet")
-            lake.write_parquet(keys[-1], part)
     if "app_campo" in only:
         c = make_table("app_campo", fecha, max(1, int(BASE_ROWS["app_campo"] * scale)), day_rng(seed, fecha, "app_campo"))
         keys.append(f"curated/campo/pagos/fecha_evento={fecha}/part-0.parquet")
@@ -232,6 +225,45 @@ def write_lake_sources(lake: LakeResource, fecha: str, seed: int = 42, scale: fl
     if arrived is not None and lake.is_local:
         for key in keys:
             os.utime(lake.local_path(key), (arrived.timestamp(), arrived.timestamp()))
+
+
+def write_branch_extracts(lake: LakeResource, fecha: str, zones: dict[str, str], rows: int, seed: int = 42) -> pa.Table:
+    """A day of branch payments as the branch ETL lands them (`raw/sucursales/{tabla}/fecha=/sucursal=/`, the
+    columns and types of pagos' input contract), with the loans and clients they name, for the payments merge
+    to read: the regulator's branch payments come from the warehouse, so a volume test must go through it.
+    Returns the payments written (id, cuenta_id, monto, canal, sucursal)."""
+    from podemos_assets.pagos.extracts import INPUT_SCHEMAS
+
+    t = make_table("sucursales_pagos", fecha, rows, day_rng(seed, fecha, "sucursales_pagos"), len(zones))
+    day = datetime.fromisoformat(fecha)
+    for suc in sorted(set(t["sucursal"].to_pylist())):
+        part = t.filter(pc.equal(t["sucursal"], suc))
+        n, zone = part.num_rows, zones[suc]
+        paid = pc.add(pa.scalar(day + timedelta(hours=8), pa.timestamp("us")),
+                      pa.array((np.arange(n) * 7 % 36000) * 1_000_000, pa.duration("us")))
+        loans = pc.unique(part["cuenta_id"])
+        opened = pa.array([day + timedelta(minutes=1)] * len(loans), pa.timestamp("us"))
+
+        def lineage(local: pa.Array, k: int) -> dict:
+            utc = pc.cast(pc.assume_timezone(local, zone), pa.timestamp("us", tz="UTC"))
+            return {"sucursal": pa.array([suc] * k), "updated_at_utc": utc, "extraccion": pa.array([f"{fecha}|{suc}"] * k)}
+
+        tables = {
+            "transacciones": {"id": part["id"], "cuenta_id": part["cuenta_id"], "cliente_id": part["cuenta_id"],
+                              "fecha": paid, "monto": part["monto"], "canal": part["canal"], "updated_at": paid,
+                              **lineage(paid, n)},
+            "cuentas": {"id": loans, "grupo_id": pa.array([1] * len(loans), pa.int64()),
+                        "monto": pa.array([Decimal("5000.00")] * len(loans)), "saldo": pa.array([Decimal("1000.00")] * len(loans)),
+                        "estatus": pa.array(["ACTIVA"] * len(loans)),
+                        "fecha_desembolso": pa.array([date(2026, 9, 1)] * len(loans), pa.date32()),
+                        "updated_at": opened, **lineage(opened, len(loans))},
+            "clientes": {"id": loans, "updated_at": opened, **lineage(opened, len(loans))},
+        }
+        for tabla, columns in tables.items():
+            schema = INPUT_SCHEMAS[tabla]
+            table = pa.table({f.name: pc.cast(columns[f.name], f.type) for f in schema}, schema=schema)
+            lake.write_parquet(f"raw/sucursales/{tabla}/fecha={fecha}/sucursal={suc}/part-0.parquet", table)
+    return t
 
 
 def expected_table(name: str, fecha: str, seed: int = 42, scale: float = 1.0, branches: int = 200) -> pa.Table:

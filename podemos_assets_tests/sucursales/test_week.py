@@ -129,7 +129,7 @@ def test_a_week_run_only_by_the_automation_matches_the_branches_to_the_cent(mari
     proc = subprocess.run(
         [sys.executable, "-m", "podemos_assets_tests.sucursales.week_driver", "--out", str(out), "--offline-branch", OFFLINE,
          "--mariadb-port", str(mariadb.port), "--link-port", str(link_port), "--step", "20"],
-        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=1500)
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=2700)
     assert proc.returncode == 0, proc.stderr[-6000:]
     week = json.loads(out.read_text())
 

@@ -205,6 +205,8 @@ class SimulatedDaemon:
                 set(request.asset_check_keys) if request.asset_check_keys is not None else None))
         else:
             job = self.defs.resolve_job_def(job_name or request.job_name)
+            if request.asset_check_keys is not None:  # a sensor asking for some of its job's checks only
+                job = job.get_subset(asset_selection=set(), asset_check_selection=set(request.asset_check_keys))
             keys = sorted(job.asset_layer.selected_asset_keys) if job.asset_layer else []
         t0 = _time.perf_counter()
         printed = io.StringIO()  # what a run prints (dbt's log lines) goes to the daemon's compute logs, not here

@@ -105,7 +105,7 @@ def print_summary(ctx: DemoContext, daemon, world: World, seconds: float) -> Non
     if never:
         print(f"    not materialized yet: {', '.join(never)}")
     print(f"  check executions:    {passed} passed, {sum(failed_checks.values())} failed (every evaluation counts: "
-          "the per-day arrival and deadline checks run at each 15-minute watch and fail for as long as a day misses "
+          "the per-day arrival and deadline checks are recorded each time a day's verdict changes and fail while a day misses "
           "a file, i.e. the planted late and broken files, and the open days before the demo's first day, which "
           "have no files at all)")
     for name, n in sorted(failed_checks.items()):

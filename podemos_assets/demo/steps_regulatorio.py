@@ -4,7 +4,7 @@ For each night after a demo day the clock stops at `TICKS` (America/Mexico_City)
 source files due by then land (`demo.regulatorio.arrive_due`), then the code location's own sensors are
 evaluated at that simulated time (`llegada_fuentes_regulatorias`, `entrega_reporte_regulatorio`, with
 their cursors kept between ticks) and the runs they request are executed in-process with the clock pinned;
-at the quarter-hour stops the freshness schedule's job runs, then the alert sensor. Nothing else decides
+then the freshness sensor (its checks run where a day's verdict changed), then the alert sensor. Nothing else decides
 what runs. (The platform demo drives every capability the same way; this step is the regulatory slice.)
 """
 
@@ -17,18 +17,14 @@ import dagster as dg
 from podemos_assets.demo.regulatorio import arrive_due
 from podemos_assets.regulatorio.alertas import alert_sensor
 from podemos_assets.regulatorio.assets import COBRANZA_CHECK, RECONCILIATION_CHECK, REPORT_KEY, SCHEMA_CHECK
-from podemos_assets.regulatorio.checks import FRESHNESS_JOB
 from podemos_assets.regulatorio.registry import TZ
 from podemos_assets.regulatorio.report import read_manifest, versions
-from podemos_assets.regulatorio.schedules import arrival_sensor, delivery_sensor
+from podemos_assets.regulatorio.schedules import arrival_sensor, delivery_sensor, freshness_watch
 from podemos_assets.resources import LakeResource, build_resources
 from podemos_assets.resources.clock import ClockResource
 
 TICKS = [time(0, 30), time(1, 15), time(2, 0), time(3, 15), time(4, 15), time(5, 30), time(5, 45), time(6, 15),
          time(7, 15)]
-# The freshness schedule runs every 15 minutes in production; the demo runs its job where a verdict changes
-# (after the windows close, after the cut-off, after the deadline, after the late file) to stay quick.
-FRESHNESS_AT = {time(3, 15), time(5, 45), time(6, 15), time(7, 15)}
 RUN_KEY, SENSOR = "dagster/run_key", "dagster/sensor_name"
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -74,19 +70,21 @@ class RegulatoryNight:
         return launched
 
     def run_freshness(self, now: datetime) -> None:
-        job = self.defs.resolve_job_def(FRESHNESS_JOB.name)
-        job.execute_in_process(instance=self.instance, resources=self._resources(now), raise_on_error=False,
-                               run_config=QUIET, tags={"dagster/schedule_name": "vigilancia_frescura_regulatoria_15min"})
+        for request in self._evaluate(freshness_watch, now):
+            job = self.defs.resolve_implicit_global_asset_job_def().get_subset(
+                asset_selection=set(), asset_check_selection=set(request.asset_check_keys))
+            result = job.execute_in_process(instance=self.instance, resources=self._resources(now), raise_on_error=False,
+                                            run_config=QUIET, tags={**request.tags, SENSOR: freshness_watch.name})
+            self.runs.append((now, freshness_watch.name, None, result.success))
 
     def run_alerts(self, now: datetime) -> None:
         self._evaluate(alert_sensor, now)
 
-    def tick(self, now: datetime, settings=None, freshness: bool | None = None) -> list[str]:
+    def tick(self, now: datetime, settings=None) -> list[str]:
         notes = arrive_due(settings, now) if settings is not None else []
         self.run_sensor(arrival_sensor, now)
         self.run_sensor(delivery_sensor, now)
-        if freshness if freshness is not None else now.astimezone(TZ).time() in FRESHNESS_AT:
-            self.run_freshness(now)
+        self.run_freshness(now)
         self.run_alerts(now)
         return notes
 

@@ -12,6 +12,5 @@ defs = dg.Definitions(
     assets=[*SOURCE_ASSETS, reporte_regulatorio_diario],
     asset_checks=[freshness_checks],
     jobs=[REPORT_JOB, SOURCES_JOB, FRESHNESS_JOB],
-    schedules=[freshness_watch],
-    sensors=[arrival_sensor, delivery_sensor, alert_sensor],
+    sensors=[arrival_sensor, delivery_sensor, freshness_watch, alert_sensor],
 )

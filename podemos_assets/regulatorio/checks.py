@@ -3,7 +3,8 @@
 `FreshnessPolicy` looks at the asset's latest materialization of any partition, so a late old day would look
 fresh; Dagster's `build_time_partition_freshness_checks` asks only "was the latest partition materialized by
 its deadline", which cannot tell a complete delivery from a partial one, nor judge a day by when its *first
-complete* version reached the outbox. Hence these checks, evaluated every 15 minutes by a schedule:
+complete* version reached the outbox. Hence these checks, judged every minute by the sensor
+`vigilancia_frescura_regulatoria` and recorded (a run) when a day's verdict changes:
 
 - `llegada_a_tiempo` (each source): for every open day whose arrival window has closed, the day must have a
   good extract (ERROR for a required source, WARN for an optional one); it recovers when one arrives;
@@ -114,5 +115,5 @@ def freshness_checks(context: dg.AssetCheckExecutionContext, lake: LakeResource,
 FRESHNESS_JOB = dg.define_asset_job(
     "vigilancia_frescura_regulatoria",
     selection=dg.AssetSelection.checks(*[dg.AssetCheckKey(s.asset_key, s.name) for s in _SPECS]),
-    description="Evaluates the per-day freshness checks (scheduled every 15 minutes)",
+    description="Records the per-day freshness checks (requested by its sensor when a verdict changes)",
 )

@@ -8,7 +8,9 @@
 - sensor `entrega_reporte_regulatorio` (1 min) targets the report: for every open day, and every day whose
   sources or collections changed since its cursor, it asks `deadline.decide` (02:00 build when complete,
   partial at the 05:30 cut-off, a new version when inputs change); the run key is the inputs' fingerprint;
-- schedule `vigilancia_frescura_regulatoria_15min` runs the per-day freshness checks (it targets checks).
+- sensor `vigilancia_frescura_regulatoria` (1 min) runs the per-day freshness checks when a day's verdict at
+  this minute differs from the one last recorded (a window closing, a file arriving, a delivery, 06:00
+  passing), and only then: the verdicts are judged in the sensor, the run records them as check results.
 Why sensors and not automation conditions for the sources: a report day is a payment date, which later
 extraction days of `pagos_historicos` can still change, so no partition mapping says which day to re-read;
 the warehouse's own content does. All on by default through `podemos_assets.automation`.
@@ -19,13 +21,13 @@ import json
 
 import dagster as dg
 
-from podemos_assets.automation import schedule_status, sensor_status
+from podemos_assets.automation import sensor_status
 from podemos_assets.config import GO_LIVE
 from podemos_assets.regulatorio.assets import COBRANZA_KEY, REPORT_KEY, source_key
-from podemos_assets.regulatorio.checks import FRESHNESS_JOB
+from podemos_assets.regulatorio.checks import FRESHNESS_JOB, evaluate
 from podemos_assets.regulatorio.deadline import decide, open_dates
 from podemos_assets.regulatorio.extracts import fingerprints, load_extract, refusals, source_sha
-from podemos_assets.regulatorio.registry import TZ_NAME, load_sources
+from podemos_assets.regulatorio.registry import load_sources
 from podemos_assets.resources import LakeResource, WarehouseResource
 from podemos_assets.resources.clock import ClockResource
 
@@ -36,9 +38,39 @@ SOURCES_JOB = dg.define_asset_job("fuentes_regulatorias", selection=[source_key(
 PAGOS_KEY = dg.AssetKey("pagos_historicos")
 WAREHOUSE_SOURCE = "sucursales_pagos"
 
-freshness_watch = dg.ScheduleDefinition(name="vigilancia_frescura_regulatoria_15min", cron_schedule="*/15 * * * *",
-                                        execution_timezone=TZ_NAME, job=FRESHNESS_JOB,
-                                        default_status=schedule_status())
+_IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+              dg.DagsterRunStatus.STARTED]
+
+
+def stale_freshness_checks(now, lake, outbox, instance: dg.DagsterInstance) -> list[dg.AssetCheckKey]:
+    """The freshness checks whose per-day verdicts at `now` differ from their last recorded evaluation.
+
+    Compared with the instance, not a cursor: a run that failed to start leaves the check stale, and the next
+    tick asks again."""
+    results = {dg.AssetCheckKey(r.asset_key, r.check_name): r.metadata["por_dia"].value
+               for r in evaluate(now, lake, outbox)}
+    recorded = instance.event_log_storage.get_latest_asset_check_execution_by_key(list(results))
+    stale = []
+    for key, verdicts in results.items():
+        record = recorded.get(key)
+        evaluation = record.event.asset_check_evaluation if record and record.event else None
+        before = (evaluation.metadata or {}).get("por_dia") if evaluation else None
+        if before is None or before.value != verdicts:
+            stale.append(key)
+    return stale
+
+
+@dg.sensor(name="vigilancia_frescura_regulatoria", job=FRESHNESS_JOB, minimum_interval_seconds=60,
+           default_status=sensor_status(),
+           description="Runs the per-day freshness checks when a day's verdict changes (judged every minute)")
+def freshness_watch(context: dg.SensorEvaluationContext, lake: LakeResource, outbox: LakeResource,
+                    clock: ClockResource):
+    if context.instance.get_runs_count(dg.RunsFilter(job_name=FRESHNESS_JOB.name, statuses=_IN_FLIGHT)):
+        return dg.SkipReason("a freshness run is in flight; its results are compared next tick")
+    stale = stale_freshness_checks(clock.now(), lake, outbox, context.instance)
+    if not stale:
+        return dg.SkipReason("no day changed state since the last recorded verdicts")
+    return dg.RunRequest(asset_check_keys=stale, tags={"podemos/motivo": f"{len(stale)} check(s) cambiaron"})
 
 
 def _known(name: str, fecha: str, lake) -> set[str]:

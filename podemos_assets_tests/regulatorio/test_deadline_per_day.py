@@ -89,3 +89,52 @@ def test_two_days_failing_and_recovering_in_different_orders_alert_per_day(setti
         night.cursors["alertas"] = {"abiertas": dict(night.cursors["alertas"]["abiertas"]), "vistos": {}}
         night.run_alert_sensor(moments[-1] + timedelta(minutes=5))
         assert len(night.alerts()) == count
+
+
+def test_the_freshness_sensor_runs_the_checks_only_when_a_day_changes_state(resources):
+    """The verdicts are judged every minute but recorded (a run) only when one differs from the last recorded
+    evaluation: a quiet night is a handful of runs, not one every 15 minutes, and nothing is missed."""
+    from podemos_assets import definitions
+    from podemos_assets.regulatorio.schedules import freshness_watch
+    from podemos_assets.resources.clock import ClockResource
+
+    defs = definitions.defs
+    job = defs.resolve_implicit_global_asset_job_def()
+    with dg.instance_for_test() as instance:
+        def tick(now):
+            context = dg.build_sensor_context(instance=instance, definitions=defs,
+                                              resources={**resources, "clock": ClockResource.at(now)})
+            return list(freshness_watch.evaluate_tick(context).run_requests or [])
+
+        def run(request, now):
+            subset = job.get_subset(asset_selection=set(), asset_check_selection=set(request.asset_check_keys))
+            assert subset.execute_in_process(instance=instance, raise_on_error=False,
+                                             resources={**resources, "clock": ClockResource.at(now)}).success
+
+        early = at(FECHA, CUTOFF) - timedelta(hours=5)  # 00:30: nothing recorded yet: every check runs
+        first = tick(early)
+        assert len(first) == 1 and len(first[0].asset_check_keys) == len(load_sources()) + 1
+        run(first[0], early)
+        assert tick(early + timedelta(minutes=1)) == []  # the same verdicts: no run
+        land_files(resources, FECHA, early, skip=("spei",))  # files arrive before their windows close:
+        assert tick(early + timedelta(minutes=2)) == []  # no day is judged on them yet, so no verdict changed
+        cutoff = at(FECHA, CUTOFF)  # every window has closed: the day's arrival verdicts are due
+        due = tick(cutoff)
+        assert due and {k.asset_key.path[-1] for k in due[0].asset_check_keys} >= {"spei", "seguros"}
+        run(due[0], cutoff)
+
+        def recorded(check_key):
+            record = instance.event_log_storage.get_latest_asset_check_execution_by_key([check_key])[check_key]
+            return record.event.asset_check_evaluation.metadata["por_dia"].value
+
+        by_source = {k.asset_key.path[-1]: k for k in due[0].asset_check_keys}
+        assert recorded(by_source["spei"])[FECHA]["estado"] == "falla"
+        assert recorded(by_source["seguros"])[FECHA]["estado"] == "ok"
+        assert tick(cutoff + timedelta(minutes=1)) == []
+        # The partial goes out at the cut-off: only the deadline check changes (the day warns).
+        deliver(FECHA, resources["lake"], resources["outbox"], cutoff + timedelta(minutes=1))
+        report = tick(cutoff + timedelta(minutes=2))
+        assert [k.name for k in report[0].asset_check_keys] == [DELIVERY_CHECK]
+        run(report[0], cutoff + timedelta(minutes=2))
+        assert recorded(report[0].asset_check_keys[0])[FECHA]["estado"] == "aviso"
+        assert tick(cutoff + timedelta(minutes=3)) == []

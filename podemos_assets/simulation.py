@@ -77,14 +77,18 @@ class SimulatedDaemon:
             at = now + timedelta(minutes=round_)
             launched = len(self.runs)
             first = self.ac_cursor is None  # a first evaluation sees nothing as updated: always look again
-            # Conditions first: what the previous round's runs wrote is "newly updated" for this evaluation
-            # (on the very first evaluation Dagster treats nothing as updated, as the daemon does).
-            for sensor in self.ac_sensors:
-                self._automation(sensor, at)
-            for schedule in self.schedules:
-                self._schedule(schedule, at)
-            for sensor in self.sensors:
-                self._sensor(sensor, at)
+            # Partitions as of the simulated time (a time-window partition exists once its day has ended at
+            # `at`, as the daemon sees it at that wall time), not as of this machine's clock: a simulated night
+            # after the real today asks for a day the real clock has not finished yet.
+            with dg.partition_loading_context(effective_dt=at):
+                # Conditions first: what the previous round's runs wrote is "newly updated" for this evaluation
+                # (on the very first evaluation Dagster treats nothing as updated, as the daemon does).
+                for sensor in self.ac_sensors:
+                    self._automation(sensor, at)
+                for schedule in self.schedules:
+                    self._schedule(schedule, at)
+                for sensor in self.sensors:
+                    self._sensor(sensor, at)
             # Nothing launched: the next minute would see the same world (no run wrote anything), so the tick
             # is over. A quiet night costs one evaluation per tick instead of two.
             if len(self.runs) == launched and not first:

@@ -25,6 +25,8 @@ import pytest
 from podemos_assets.config import REPO_ROOT, load_settings
 from podemos_assets.demo.generate import generate
 from podemos_assets.demo.scenario import Scenario, default_start
+from podemos_assets.regulatorio.report import versions
+from podemos_assets.resources import LakeResource
 from podemos_assets.resources.branches import BRANCH_TABLES
 from podemos_assets.sucursales.registry import COLUMNS, load_registry
 from podemos_assets_tests.sucursales.mariadb import free_port
@@ -64,6 +66,18 @@ def _source_payments(url_db, mariadb, home) -> dict[int, Decimal]:
         rows = cur.fetchall()
     con.close()
     return {i: Decimal(m) for i, m in rows}
+
+
+def _branch_section(outbox, fecha: str, version: int) -> dict[str, tuple[int, Decimal]]:
+    """sucursal -> (payments, amount) of the branch rows of a delivered report's `pagos_recibidos`."""
+    text = outbox.read_bytes(f"reporte_regulatorio/{fecha}/v{version}/pagos_recibidos.csv").decode()
+    out: dict[str, tuple[int, Decimal]] = {}
+    for line in [row for row in text.splitlines() if not row.startswith("#")][1:]:  # a marked section, the header
+        origen, suc, _, pagos, monto = line.split(",")
+        if origen == "sucursales_pagos":
+            n, m = out.get(suc, (0, Decimal("0.00")))
+            out[suc] = (n + int(pagos), m + Decimal(monto))
+    return out
 
 
 def _plant(mariadb, db: str, days) -> tuple[list[dict], dict]:
@@ -147,6 +161,8 @@ def test_a_week_run_only_by_the_automation_matches_the_branches_to_the_cent(mari
         bajas = con.execute("SELECT sucursal, id_origen FROM pagos_bajas WHERE tabla = 'transacciones'").fetchall()
         dups = con.execute("SELECT count(*) - count(DISTINCT id_pago) FROM pagos_historicos").fetchone()[0]
         by_day = dict(con.execute("SELECT CAST(fecha_pago AS VARCHAR), sum(monto) FROM pagos_historicos GROUP BY 1").fetchall())
+        per_branch_day = con.execute("SELECT CAST(fecha_pago AS VARCHAR), sucursal, count(*), sum(monto) "
+                                     "FROM pagos_historicos GROUP BY ALL").fetchall()
         cobranza = dict(con.execute(
             "SELECT CAST(fecha_pago AS VARCHAR), sum(monto_neto) FROM cobranza_diaria_sucursal GROUP BY 1").fetchall())
     assert dups == 0
@@ -164,12 +180,22 @@ def test_a_week_run_only_by_the_automation_matches_the_branches_to_the_cent(mari
     # The dbt report of daily collections agrees with the warehouse for every day, to the cent.
     for day, total in by_day.items():
         assert cobranza.get(day) == total, f"{day}: cobranza_diaria_sucursal {cobranza.get(day)} != {total}"
+    # The regulator's latest version of every day reports what the warehouse holds for that payment date, per
+    # branch (a later change re-delivered the day), to the cent.
+    outbox = LakeResource(url=settings.outbox_url)
+    delivered = {}
+    for day in map(str, scenario.dates):
+        assert versions(day, outbox), f"{day}: no report delivered"
+        delivered[day] = versions(day, outbox)[-1]
+        section = _branch_section(outbox, day, delivered[day])
+        expected = {s: (n, m) for d, s, n, m in per_branch_day if d == day}
+        assert section == expected, f"{day} v{delivered[day]}: the report's branch payments differ from pagos_historicos"
 
     by = Counter(r["by"] for r in week["runs"])
     settled = [r for r in week["runs"] if r["by"] == "sucursales_automatizacion" and r["success"]
                and "sucursales/transacciones" in r["assets"]]
     print(f"\nweek: {week['ticks']} ticks in {week['seconds']} s; runs {dict(by)}; failed {len(failed)}; "
-          f"extraction runs {len(settled)}; planted {planted}")
+          f"extraction runs {len(settled)}; report versions {delivered}; planted {planted}")
     for name, values in sorted(week["tick_seconds"].items()):
         print(f"  {name}: {len(values)} evaluations, mean {sum(values) / len(values):.2f} s, max {max(values):.2f} s")
     with dg.DagsterInstance.from_config(str(home / "dagster_home")) as instance:

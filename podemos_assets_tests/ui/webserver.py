@@ -83,3 +83,19 @@ def stop_group(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             continue
         time.sleep(0.5)  # the code server exits right after its parent
+
+
+DAEMON = Path(sys.executable).with_name("dagster-daemon")
+
+
+@contextmanager
+def dagster_daemon(env: dict[str, str], log: Path):
+    """The real `dagster-daemon run` on `env`'s DAGSTER_HOME (sensors, schedules, automation, run
+    monitoring, the run queue), as production runs it beside the webserver; killed with its children after."""
+    with log.open("w") as out:
+        proc = subprocess.Popen([str(DAEMON), "run", "-w", "workspace.yaml"], cwd=REPO_ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield proc
+    finally:
+        stop_group(proc)

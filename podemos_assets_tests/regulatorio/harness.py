@@ -94,7 +94,7 @@ class Night:
         self.check(now)
 
     def check(self, now: datetime) -> None:
-        for result in evaluate(now, self.lake, self.outbox):  # the 15-minute freshness job
+        for result in evaluate(now, self.lake, self.outbox):  # what the freshness sensor records: changes only
             key = (result.asset_key, result.check_name)
             state = (result.passed, json.dumps(result.metadata["por_dia"].value, sort_keys=True))
             if self.last_results.get(key) != state:

@@ -195,3 +195,11 @@ def test_thirty_nights_deliver_by_six_reconcile_and_alert_once(settings):
         schema = {s for s in sent if "esquema" in s}
         assert set(sent) - schema <= set(expected)
         assert night.rejections, "the broken files were refused"
+        by_day = {f: night.manifests(f) for f in fechas}
+        print(f"\n{DAYS} nights, {len(moments)} ticks: {sum(len(m) for m in by_day.values())} report versions; "
+              f"{sum(m[0]['parcial'] for m in by_day.values())} days partial at the cut-off "
+              f"({sum(1 for m in by_day.values() if m[0]['parcial'] and any(not v['parcial'] for v in m[1:]))} "
+              f"completed later); {sum(p['arrival'] is None for p in plan.values())} source-days never arrived, "
+              f"{sum(p['broken'] for p in plan.values())} refused then re-sent; {len(alerts)} alerts "
+              f"({sum(a['kind'] == 'failure' for a in alerts)} failures, {sum(a['kind'] == 'recovery' for a in alerts)} "
+              f"recoveries) over {len(sent)} subjects")

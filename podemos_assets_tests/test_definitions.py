@@ -75,3 +75,26 @@ def test_dagster_cli_validates_the_workspace(tmp_path):
         timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_what_the_ui_shows_of_each_asset_reads_in_business_words():
+    """Column types as an analyst reads them (not pandas' `int64[pyarrow]`), and dbt models described in their
+    own words (dagster-dbt pastes the raw SQL into the description by default)."""
+    graph = defs.resolve_asset_graph()
+    unreadable, with_sql, typed = {}, [], 0
+    for key in graph.get_all_asset_keys():
+        node = graph.get(key)
+        schema = node.metadata.get("dagster/column_schema")
+        for column in schema.columns if schema is not None else []:
+            typed += 1
+            if "[" in column.type or "pyarrow" in column.type:
+                unreadable[f"{key.to_user_string()}.{column.name}"] = column.type
+        if "```sql" in (node.description or "") or "Raw SQL" in (node.description or ""):
+            with_sql.append(key.to_user_string())
+    assert typed > 100, "the assets carry no column schemas to check"
+    assert not unreadable, unreadable
+    assert not with_sql, f"descriptions that paste SQL: {with_sql}"
+    cobranza = graph.get(dg.AssetKey("cobranza_diaria_sucursal"))
+    assert cobranza.description.startswith("Daily collections by branch")
+    types = {c.name: c.type for c in graph.get(dg.AssetKey("pagos_historicos")).metadata["dagster/column_schema"].columns}
+    assert types["monto"] == "decimal(18,2)" and types["fecha_pago"] == "date", types

@@ -13,6 +13,7 @@ from typing import Any
 
 import dagster as dg
 import pandera.pandas as pa
+import pyarrow.types as patypes
 
 
 class Classification(str, Enum):
@@ -89,13 +90,31 @@ def columns_of(model: type[pa.DataFrameModel]) -> list[dict[str, Any]]:
     return out
 
 
+def readable_type(dtype) -> str:
+    """A column type as an analyst reads it: `decimal(18,2)`, `timestamp(UTC)`, `date`, `string`, `int64`
+    (pandas prints Arrow-backed types as `decimal128(18, 2)[pyarrow]`)."""
+    arrow = getattr(getattr(dtype, "type", None), "pyarrow_dtype", None)
+    if arrow is None:
+        return str(dtype)
+    if patypes.is_decimal(arrow):
+        return f"decimal({arrow.precision},{arrow.scale})"
+    if patypes.is_timestamp(arrow):
+        return f"timestamp({arrow.tz})" if arrow.tz else "timestamp"
+    if patypes.is_date(arrow):
+        return "date"
+    if patypes.is_string(arrow) or patypes.is_large_string(arrow):
+        return "string"
+    return str(arrow)
+
+
 def table_schema(model: type[pa.DataFrameModel]) -> dg.TableSchema:
     """Dagster's column schema (shown in the UI) derived from the pandera model."""
+    dtypes = model.to_schema().columns
     return dg.TableSchema(
         columns=[
             dg.TableColumn(
                 name=c["name"],
-                type=c["dtype"],
+                type=readable_type(dtypes[c["name"]].dtype),
                 description=c["description"],
                 constraints=dg.TableColumnConstraints(nullable=c["nullable"]),
                 tags={k: v for k, v in (("classification", c["classification"]), ("glossary", c["glossary"])) if v},

@@ -32,6 +32,11 @@ class PagosTranslator(DagsterDbtTranslator):
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
         return after_upstream() if dbt_resource_props["resource_type"] == "model" else None
 
+    def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
+        # The model's own words (dagster-dbt appends the raw SQL, which buries them in the UI).
+        props = dbt_resource_props
+        return props.get("description") or f"dbt {props['resource_type']} {props['name']}"
+
     def get_tags(self, dbt_resource_props: Mapping[str, Any]) -> Mapping[str, str]:
         return {**super().get_tags(dbt_resource_props), "podemos/audience": "analistas"}
 

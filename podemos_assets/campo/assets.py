@@ -75,6 +75,8 @@ def schema_check(lake: LakeResource, asset_key: dg.AssetKey, model, keys: list[s
             failures[key] = "; ".join(sorted({f"{c} failed {k}" for c, k in zip(cases["column"], cases["check"])}))
     return dg.AssetCheckResult(asset_key=asset_key, check_name="esquema_pandera", passed=not failures,
                                severity=dg.AssetCheckSeverity.ERROR,
+                               description=("; ".join(f"{k}: {v}" for k, v in sorted(failures.items()))[:1000]
+                                            or f"{len(keys)} file(s), {rows} row(s) match the pandera model"),
                                metadata={"files": len(keys), "rows": rows, "failures": failures})
 
 

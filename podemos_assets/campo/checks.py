@@ -53,6 +53,9 @@ def latido_campo(config: HeartbeatConfig, lake: LakeResource, alerts: AlertsReso
     return dg.AssetCheckResult(
         passed=passed,
         severity=dg.AssetCheckSeverity.WARN,
+        description=(f"every region and device sent events within {config.umbral_horas:g} h" if passed else
+                     f"silent for more than {config.umbral_horas:g} h: {len(silent_regions)} region(s) "
+                     f"{sorted(silent_regions)}, {len(silent_devices)} device(s)"),
         metadata={"regiones_silenciosas": silent_regions, "dispositivos_silenciosos": silent_devices,
                   "dispositivos_vistos": len(devices), "regiones_vistas": len(regions),
                   "umbral_horas": config.umbral_horas},

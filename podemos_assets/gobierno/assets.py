@@ -164,7 +164,7 @@ def escaneo_pii(
         passed=not findings,
         severity=dg.AssetCheckSeverity.ERROR,
         description=(
-            None
+            "no PII value reaches the analysts' tables unmasked"
             if not findings
             else "PII reaches analysts: mask these columns from their classification (gobierno.pii.mask_frame / "
             "masking_view_sql) or fix the classification."

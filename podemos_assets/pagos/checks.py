@@ -32,14 +32,16 @@ def redshift_result(info: dict, metric: str, limit: float, fix: str) -> dg.Asset
     value = info.get(metric)
     passed = value is not None and float(value) <= limit
     text = f"{metric} = {value} (limit {limit})" + ("" if passed else f": run `{fix}`")
-    return dg.AssetCheckResult(passed=passed, metadata={metric: float(value or 0), "limit": limit, "detalle": text})
+    return dg.AssetCheckResult(passed=passed, description=text,
+                               metadata={metric: float(value or 0), "limit": limit, "detalle": text})
 
 
 def _duckdb_result(passed: bool, metric: str, value: float, limit: float, table: str, **extra) -> dg.AssetCheckResult:
     detail = f"{metric} = {value:.3f} (limit {limit})"
     if not passed:
         detail += ": " + layout.FIX.format(table=table)
-    return dg.AssetCheckResult(passed=passed, metadata={metric: round(value, 4), "limit": limit, "detalle": detail,
+    return dg.AssetCheckResult(passed=passed, description=detail,
+                               metadata={metric: round(value, 4), "limit": limit, "detalle": detail,
                                                         **extra})
 
 
@@ -90,7 +92,8 @@ def tamano_y_reparto(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     f"until compaction; limit {layout.MAX_GROUPS_PER_LOOKUP} and at most half the table's row groups)."))
 def orden_id_cliente(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     if warehouse.dialect != "duckdb":
-        return dg.AssetCheckResult(passed=True, metadata={"detalle": "Redshift: DISTKEY(id_cliente) serves lookups"})
+        text = "Redshift: DISTKEY(id_cliente) serves lookups"
+        return dg.AssetCheckResult(passed=True, description=text, metadata={"detalle": text})
     with warehouse.connect(read_only=True) as con:
         groups = layout.row_groups(con, "pagos_por_cliente", "id_cliente")
     per_lookup = layout.groups_per_lookup(groups)
@@ -115,7 +118,7 @@ def bajas_aplicadas(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     rows = warehouse.fetch_all(LIVE_BUT_DELETED)
     return dg.AssetCheckResult(
         passed=not rows,
-        description=None if not rows else f"{len(rows)} deleted payment(s) still live: re-run pagos_merge for "
+        description="no payment deleted at its branch is live" if not rows else f"{len(rows)} deleted payment(s) still live: re-run pagos_merge for "
         "their day (the tombstones are in pagos_bajas)",
         metadata={"pagos_borrados_vivos": len(rows),
                   "ejemplos": dg.MetadataValue.json([f"{s}:{i}" for s, i in rows[:10]])})

@@ -71,7 +71,8 @@ def _result(key: dg.AssetCheckKey, per_day: dict, now, fail_severity) -> dg.Asse
     severity = fail_severity if any(r["estado"] == FAIL for r in bad.values()) else dg.AssetCheckSeverity.WARN
     return dg.AssetCheckResult(
         asset_key=key.asset_key, check_name=key.name, passed=not bad, severity=severity,
-        description=" | ".join(r["mensaje"] for r in bad.values())[:2000] or None,
+        description=" | ".join(r["mensaje"] for r in bad.values())[:2000]
+        or (f"{len(per_day)} open day(s) judged: all ok" if per_day else "no open day is due yet"),
         metadata={"por_dia": dg.MetadataValue.json(per_day), "evaluado_en": now.isoformat(timespec="seconds"),
                   "dias_con_problema": sorted(bad)})
 

@@ -71,7 +71,7 @@ class PodemosDbtCliResource(DbtCliResource):
         if self.target_root is None:  # no home: dagster-dbt's own fresh target directory per invocation
             with _environ(values):
                 invocation = self.cli(["build"], context=context)
-            yield from invocation.stream()
+            yield from _described(invocation.stream())
             return
         target = Path(self.target_root) / context.op_def.name
         target.mkdir(parents=True, exist_ok=True)
@@ -79,4 +79,18 @@ class PodemosDbtCliResource(DbtCliResource):
             fcntl.flock(lock, fcntl.LOCK_EX)  # the warehouse pool already serializes builds; this is the floor
             with _environ(values):
                 invocation = self.cli(["build"], context=context, target_path=target)
-            yield from invocation.stream()
+            yield from _described(invocation.stream())
+
+
+def _described(events: Iterator) -> Iterator:
+    """dagster-dbt's test results carry no description: give each one what the check history should say."""
+    for event in events:
+        if isinstance(event, dg.AssetCheckResult) and not event.description:
+            metadata = event.metadata or {}
+            status = getattr(metadata.get("status"), "value", metadata.get("status"))
+            failing = getattr(metadata.get("dagster_dbt/failed_row_count"), "value",
+                              metadata.get("dagster_dbt/failed_row_count"))
+            outcome = status or ("pass" if event.passed else "fail")
+            text = f"dbt test {event.check_name}: {outcome}" + (f", {failing} failing row(s)" if failing else "")
+            event = event._replace(description=text)
+        yield event

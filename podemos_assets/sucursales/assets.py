@@ -172,22 +172,32 @@ def extract_box(lake: LakeResource, branches: BranchesResource, keys: list[str],
 )
 def extraccion_sucursales(context, lake: LakeResource, branches: BranchesResource):
     """Extract every partition of the run; unreachable branches fail only their own partitions."""
-    out = extract_box(lake, branches, sorted(str(k) for k in context.partition_keys), context.log.info)
+    keys = sorted(str(k) for k in context.partition_keys)
+    out = extract_box(lake, branches, keys, context.log.info)
     for tabla, key, metadata in out.materializations:
         context.log_event(dg.AssetMaterialization(KEYS[tabla], partition=key, metadata=metadata))
+    # The branch-days of the run in every description: a check's history then says which days it judged.
+    span = keys[0] if len(keys) == 1 else f"{len(keys)} branch-days {keys[0]} .. {keys[-1]}"
     for tabla in TABLAS:
         yield dg.AssetCheckResult(
             asset_key=KEYS[tabla], check_name="esquema", passed=out.schema_ok[tabla],
+            description=f"{span}: the valid rows {'match' if out.schema_ok[tabla] else 'do NOT match'} the "
+            f"{tabla} contract; {out.quarantined[tabla]} row(s) quarantined with their reason",
             metadata={"particiones": out.partitions, "filas_cuarentena": out.quarantined[tabla]},
         )
         yield dg.AssetCheckResult(
             asset_key=KEYS[tabla], check_name="conciliacion", passed=not out.mismatches[tabla],
+            description=(f"{span}: {len(out.mismatches[tabla])} difference(s) with the branch, first: "
+                         f"{out.mismatches[tabla][0]}" if out.mismatches[tabla]
+                         else f"{span}: lake + quarantine equal the branch's counts and sums"),
             metadata={"particiones": out.partitions, "diferencias": dg.MetadataValue.md(
                 "\n".join(f"- {m}" for m in out.mismatches[tabla][:50]) or "none")},
         )
     yield dg.AssetCheckResult(
         asset_key=KEYS["transacciones"], check_name="frescura", passed=not out.stale,
         severity=dg.AssetCheckSeverity.WARN,
+        description=(f"{len(out.stale)} branch-day(s) without any payment: {', '.join(out.stale[:5])}"
+                     if out.stale else f"{span}: payments every branch-day"),
         metadata={"sin_pagos": dg.MetadataValue.md("\n".join(f"- {k}" for k in out.stale[:50]) or "none")},
     )
     if out.failures:

@@ -208,6 +208,8 @@ def conciliacion_sucursales(context, lake: LakeResource, branches: BranchesResou
     except pda.errors.SchemaError:
         schema_ok = False
     yield dg.AssetCheckResult(asset_key=BAJAS, check_name="esquema", passed=schema_ok,
+                              description=f"{bajas.num_rows} tombstone(s) "
+                              f"{'match' if schema_ok else 'do NOT match'} the Bajas contract",
                               metadata={"bajas": bajas.num_rows})
     yield dg.AssetCheckResult(asset_key=BAJAS, check_name="borrado_masivo", passed=not mass,
                               severity=dg.AssetCheckSeverity.WARN,

@@ -51,6 +51,19 @@ def test_demo_summary_counts_what_the_instance_holds(tiny_demo):
     assert said == held, f"the summary says {said} assets materialized, the instance holds {held}"
 
 
+def test_demo_reports_planted_failures_as_reasons_and_lists_them_as_expected(tiny_demo):
+    """The planted broken files fail their runs by design: the terminal shows the reason in one line (the
+    stack trace is in the UI's run logs) and the summary names each planted fault as expected."""
+    tiny_demo.require_demo()
+    out = tiny_demo.demo_output
+    assert "Traceback" not in out and "dagster._core" not in out, out[-3000:]
+    failed = [line for line in out.splitlines() if line.rstrip().endswith(")") and " FAILED (" in line]
+    assert failed, "the planted broken files failed no run"
+    planted = out.split("planted trouble (expected):", 1)[1]
+    for source in ("seguros", "contabilidad_gl", "spei"):  # broken, broken then re-sent, late (demo/regulatorio.py)
+        assert f"- {source} " in planted, planted
+
+
 def test_demo_materializes_every_asset(tiny_demo):
     tiny_demo.require_demo()
     keys = materializable_keys()
@@ -90,3 +103,25 @@ def assert_same_files(expected: dict[str, str], actual: dict[str, str], what: st
         f"`podemos generate {' '.join(TINY_GENERATE)}` is not deterministic ({what}): "
         f"missing {missing}, extra {extra}, different bytes {changed}"
     )
+
+
+def test_every_check_result_the_demo_recorded_says_what_it_judged(tiny_demo):
+    """In the UI a check's history lists its results: each one carries a description (what was judged and
+    what was found), passing ones included, so an engineer reads the history without opening metadata."""
+    from podemos_assets.definitions import defs
+
+    tiny_demo.require_demo()
+    graph = defs.resolve_asset_graph()
+    keys = [c for k in graph.get_all_asset_keys() for c in graph.get(k).check_keys]
+    silent, seen = [], 0
+    with dg.DagsterInstance.from_config(str(tiny_demo.dagster_home)) as instance:
+        for key in keys:
+            for record in instance.event_log_storage.get_asset_check_execution_history(key, limit=50):
+                evaluation = record.event.asset_check_evaluation if record.event else None
+                if evaluation is None:
+                    continue
+                seen += 1
+                if not (evaluation.description or "").strip():
+                    silent.append(f"{key.asset_key.to_user_string()}:{key.name}")
+    assert seen > 20, "the demo recorded almost no check results"
+    assert not silent, f"check results without a description: {sorted(set(silent))}"

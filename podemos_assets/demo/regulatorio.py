@@ -317,6 +317,16 @@ def generate(scenario, settings) -> dict:
             "resent": f"{RESENT_SOURCE}@{bad_day}" if bad_day else None}
 
 
+def planted_sources(settings) -> list[str]:
+    """One line per planted regulatory fault of the generated plan (late, broken, re-sent), for the summary."""
+    sources = LakeResource(url=settings.sources_url)
+    if not sources.exists(PLAN_KEY):
+        return []
+    return [f"{e['fuente']} {e['fecha']}: {e['nota'].removeprefix('PLANTADO: ')} (the refused file and the "
+            "day's partial or late report are the expected result; the UI shows the check and the alert)"
+            for e in json.loads(sources.read_bytes(PLAN_KEY)) if e["nota"].startswith("PLANTADO")]
+
+
 def arrive_due(settings, now: datetime) -> list[str]:
     """Move into the drop zone every staged file planned to arrive by `now` and not moved yet (idempotent:
     a second call at the same time moves nothing). One line per file placed; planted faults say so."""

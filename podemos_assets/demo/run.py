@@ -11,6 +11,7 @@ lands in the DAGSTER_HOME instance that `make ui` shows.
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from datetime import datetime, time as dtime, timedelta
 import dagster as dg
 
 from podemos_assets.config import Settings, load_settings
+from podemos_assets.demo.regulatorio import planted_sources
 from podemos_assets.demo.scenario import Scenario
 from podemos_assets.demo.world import MX, PLANTED, World
 
@@ -69,11 +71,12 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _print_run(run) -> None:
-    what = ", ".join(sorted({a.split("/")[0] if "/" in a else a for a in run.assets}))[:70]
+    what = ", ".join(sorted({a.split("/")[0] if "/" in a else a for a in run.assets}))[:70] or "per-day checks"
     state = "ok" if run.success else "FAILED"
     print(f"    {run.at.astimezone(MX):%H:%M} {run.by}: {what} {run.partitions} {state} ({run.seconds:.1f} s)")
-    if not run.success:
-        print("        " + run.error.splitlines()[0][:300] if run.error else "")
+    if not run.success and run.error:
+        # The reason alone (the exception's class path and stack trace are in the UI's run logs).
+        print("        " + re.sub(r"^[\w.]+(Error|Failure|Exception): ", "", run.error.splitlines()[0])[:300])
 
 
 def print_summary(ctx: DemoContext, daemon, world: World, seconds: float) -> None:
@@ -113,10 +116,10 @@ def print_summary(ctx: DemoContext, daemon, world: World, seconds: float) -> Non
     print(f"  runs that failed:    {len(failed_runs)} (the planted trouble below; the UI has their logs)")
     print("  planted trouble (expected):")
     print(f"    - offline branch {ctx.scenario.offline_branch}: its nights fail, caught up when the link is back")
-    kinds = {m.split(": ", 1)[0] for m in world.notes if m.startswith("planted at")}
-    for kind, text in PLANTED.items():
+    for text in PLANTED.values():
         print(f"    - {text}")
-    del kinds
+    for note in planted_sources(s):
+        print(f"    - {note}")
     print(f"  lake:       {s.lake_url}")
     print(f"  warehouse:  {s.warehouse_url}")
     print(f"  outbox:     {s.outbox_url}")

@@ -322,9 +322,11 @@ def planted_sources(settings) -> list[str]:
     sources = LakeResource(url=settings.sources_url)
     if not sources.exists(PLAN_KEY):
         return []
-    return [f"{e['fuente']} {e['fecha']}: {e['nota'].removeprefix('PLANTADO: ')} (the refused file and the "
-            "day's partial or late report are the expected result; the UI shows the check and the alert)"
-            for e in json.loads(sources.read_bytes(PLAN_KEY)) if e["nota"].startswith("PLANTADO")]
+    notes: dict[str, list[str]] = {}
+    for e in json.loads(sources.read_bytes(PLAN_KEY)):
+        if e["nota"].startswith("PLANTADO"):
+            notes.setdefault(f"{e['fuente']} {e['fecha']}", []).append(e["nota"].removeprefix("PLANTADO: "))
+    return [f"{subject}: {'; then '.join(texts)}" for subject, texts in notes.items()]
 
 
 def arrive_due(settings, now: datetime) -> list[str]:

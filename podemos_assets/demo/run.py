@@ -120,6 +120,9 @@ def print_summary(ctx: DemoContext, daemon, world: World, seconds: float) -> Non
         print(f"    - {text}")
     for note in planted_sources(s):
         print(f"    - {note}")
+    print("      (a refused file fails esquema_y_totales_de_control and keeps the day's last good extract; a file "
+          "missing at 05:30 makes the report PARTIAL, completed by a new version when it lands: reporte_regulatorio "
+          "in the UI, the outbox's indice.json, the alerts file)")
     print(f"  lake:       {s.lake_url}")
     print(f"  warehouse:  {s.warehouse_url}")
     print(f"  outbox:     {s.outbox_url}")

@@ -98,3 +98,15 @@ def test_what_the_ui_shows_of_each_asset_reads_in_business_words():
     assert cobranza.description.startswith("Daily collections by branch")
     types = {c.name: c.type for c in graph.get(dg.AssetKey("pagos_historicos")).metadata["dagster/column_schema"].columns}
     assert types["monto"] == "decimal(18,2)" and types["fecha_pago"] == "date", types
+
+
+def test_dbt_models_carry_the_governance_vocabulary():
+    """The dbt reports speak the vocabulary every other asset speaks: `classification=<c>` on each column
+    (dbt's bare tag `sensible` is translated) and their Redshift sort key as metadata."""
+    from podemos_assets.gobierno.vocabulary import SORT_KEY
+
+    cobranza = defs.resolve_asset_graph().get(dg.AssetKey("cobranza_diaria_sucursal"))
+    tags = {c.name: c.tags for c in cobranza.metadata["dagster/column_schema"].columns}
+    assert tags["monto_neto"] == {"classification": "sensible"}, tags["monto_neto"]
+    assert tags["fecha_pago"] == {"classification": "publico"}, tags["fecha_pago"]
+    assert cobranza.metadata.get(SORT_KEY), cobranza.metadata.keys()

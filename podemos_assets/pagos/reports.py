@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import dagster as dg
-from dagster_dbt import DagsterDbtTranslator, DbtProject, dbt_assets
+from dagster_dbt import DbtProject, dbt_assets
 
 from podemos_assets.automation import after_upstream
+from podemos_assets.gobierno.dbt import GovernedDbtTranslator
 from podemos_assets.pagos.partitions import DIARIO, UNA_CORRIDA
 from podemos_assets.resources import WAREHOUSE_POOL
 from podemos_assets.resources.dbt import DBT_DIR, prepare_manifest
@@ -25,7 +26,7 @@ PARTITIONED = "cobranza_diaria_sucursal cartera_en_riesgo_sucursal"
 WHOLE = "resumen_mensual_sucursal historial_pagos_cliente"
 
 
-class PagosTranslator(DagsterDbtTranslator):
+class PagosTranslator(GovernedDbtTranslator):  # + classification, sort/dist key as the vocabulary says
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         return "pagos" if dbt_resource_props["resource_type"] == "model" else super().get_group_name(dbt_resource_props)
 

@@ -86,6 +86,7 @@ def describe(new: dict[str, dict]) -> str:
 
 @pytest.mark.ui
 @pytest.mark.slow
+@pytest.mark.starts_first
 def test_the_daemon_on_a_materialized_demo_launches_nothing_done_then_runs_the_next_change(tiny_demo, tmp_path):
     tiny_demo.require_demo()
     home = tmp_path / "podemos"

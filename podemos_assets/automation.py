@@ -1,6 +1,7 @@
 """The platform's automation switch and its one declarative-automation sensor.
 
-Every schedule and sensor of every capability takes its default status from here, so one setting
+Every sensor of every capability (the code location has no schedule: wall-clock times are cron
+conditions and sensors) takes its default status from here, so one setting
 pauses the whole night (`PODEMOS_AUTOMATION=pausada`, e.g. during a migration) and everything else is
 on by default in the code location. Assets that run "after what they read" carry an
 `automation_condition`; `automatizacion_podemos` evaluates them all (as Dagster's own platform does).
@@ -23,10 +24,6 @@ def automation_on() -> bool:
 
 def sensor_status() -> dg.DefaultSensorStatus:
     return dg.DefaultSensorStatus.RUNNING if automation_on() else dg.DefaultSensorStatus.STOPPED
-
-
-def schedule_status() -> dg.DefaultScheduleStatus:
-    return dg.DefaultScheduleStatus.RUNNING if automation_on() else dg.DefaultScheduleStatus.STOPPED
 
 
 def automation_sensor() -> dg.AutomationConditionSensorDefinition:

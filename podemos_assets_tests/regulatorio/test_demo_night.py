@@ -1,6 +1,6 @@
 """The Dagster path end to end, driven only by the capability's automation: the demo's staged files land at
 their planned times, the real sensors are ticked at simulated times with their cursors, the runs they
-request execute in-process, the freshness job runs at the quarter-hours and the alert sensor after it."""
+request execute in-process, the freshness sensor's check runs where a verdict changed, the alert sensor after."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import dagster as dg
 
 from podemos_assets import regulatorio
 from podemos_assets.demo import regulatorio as gen
-from podemos_assets.demo import steps_regulatorio
 from podemos_assets.demo.run import DemoContext
 from podemos_assets.demo.scenario import Scenario
 from podemos_assets.regulatorio.assets import REPORT_KEY, SCHEMA_CHECK, source_key
@@ -19,6 +18,7 @@ from podemos_assets.regulatorio.extracts import extract_versions
 from podemos_assets.regulatorio.registry import TZ
 from podemos_assets.regulatorio.report import read_manifest, versions
 from podemos_assets.resources import AlertsResource, LakeResource, build_resources
+from podemos_assets_tests.regulatorio import night_driver
 from podemos_assets_tests.regulatorio.warehouse_fixture import BRANCHES, Warehouse
 
 
@@ -41,7 +41,7 @@ def test_demo_nights_partial_then_complete_through_dagster_sensors(settings):
             wh.merge(fecha)
         # nothing is in the drop zone before its planned arrival
         assert not [k for k in LakeResource(url=settings.sources_url).list("") if not k.startswith("_por_llegar")]
-        steps_regulatorio.run(DemoContext(settings, scenario, instance, defs))
+        night_driver.run(DemoContext(settings, scenario, instance, defs))
 
         late, bad = summary["late"].split("@")[1], summary["malformed"].split("@")[1]
         outbox = LakeResource(url=settings.outbox_url)

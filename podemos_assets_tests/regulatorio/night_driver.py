@@ -1,11 +1,12 @@
-"""Demo step `regulatorio`: the regulatory nights driven only by this capability's automation.
+"""Test driver of test_demo_night.py: the regulatory nights driven only by this capability's automation
+(the platform demo drives every capability through podemos_assets/simulation.py; this is the slice).
 
 For each night after a demo day the clock stops at `TICKS` (America/Mexico_City); at each stop the staged
 source files due by then land (`demo.regulatorio.arrive_due`), then the code location's own sensors are
 evaluated at that simulated time (`llegada_fuentes_regulatorias`, `entrega_reporte_regulatorio`, with
 their cursors kept between ticks) and the runs they request are executed in-process with the clock pinned;
 then the freshness sensor (its checks run where a day's verdict changed), then the alert sensor. Nothing else decides
-what runs. (The platform demo drives every capability the same way; this step is the regulatory slice.)
+what runs.
 """
 
 from __future__ import annotations

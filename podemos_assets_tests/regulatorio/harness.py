@@ -22,7 +22,7 @@ from podemos_assets.regulatorio.errors import ReconciliationMismatch, SourceFile
 from podemos_assets.regulatorio.extracts import ingest
 from podemos_assets.regulatorio.registry import load_sources
 from podemos_assets.regulatorio.report import deliver, read_manifest, versions
-from podemos_assets.regulatorio.schedules import arrival_requests, delivery_requests
+from podemos_assets.regulatorio.schedules import arrival_requests, delivery_requests, stale_freshness_checks
 from podemos_assets.resources import AlertsResource, build_resources
 from podemos_assets_tests.regulatorio.warehouse_fixture import BRANCHES, Warehouse
 
@@ -41,7 +41,6 @@ class Night:
         self.instance, self.seed, self.scale = instance, seed, scale
         self.pending: list[tuple[datetime, int, str, str, bytes | None]] = []
         self.cursors = {"llegada": {}, "entrega": {}, "alertas": {}}
-        self.last_results: dict = {}
         self.rejections: list[str] = []
         self.blocked: list[str] = []
         self._n = 0
@@ -94,11 +93,10 @@ class Night:
         self.check(now)
 
     def check(self, now: datetime) -> None:
-        for result in evaluate(now, self.lake, self.outbox):  # what the freshness sensor records: changes only
-            key = (result.asset_key, result.check_name)
-            state = (result.passed, json.dumps(result.metadata["por_dia"].value, sort_keys=True))
-            if self.last_results.get(key) != state:
-                self.last_results[key] = state
+        # The freshness sensor's own decision (which checks changed verdict), then what its run records.
+        stale = set(stale_freshness_checks(now, self.lake, self.outbox, self.instance))
+        for result in evaluate(now, self.lake, self.outbox):
+            if dg.AssetCheckKey(result.asset_key, result.check_name) in stale:
                 self.instance.report_runless_asset_event(dg.AssetCheckEvaluation(
                     asset_key=result.asset_key, check_name=result.check_name, passed=result.passed,
                     metadata=result.metadata, severity=result.severity, description=result.description))

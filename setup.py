@@ -29,6 +29,7 @@ setup(
         "uvicorn",
         "granian",  # `podemos ingest serve --server granian`: the compiled (Rust) HTTP server, faster on two cores
         "httpx",
+        "sniffio",  # without it httpcore retries a failing `import sniffio` on every request (~15% of the SDK's CPU)
         "orjson",  # the ingestion endpoint's JSON: the stdlib codec was its largest cost per event
         "msgspec",  # the field-ingestion wire contract: compiled typed decoding and validation, JSON Schema
         "openpyxl",

@@ -177,8 +177,11 @@ class IngestCore:
         sha256 = hashlib.sha256
         for i in range(n):
             try:
-                event = batch.events[i] if raws is None else p.decode_event(raws[i])
-                window.check(event)
+                if raws is None:  # the fast path: _batch already checked every event against the window
+                    event = batch.events[i]
+                else:
+                    event = p.decode_event(raws[i])
+                    window.check(event)
             except p.EventRejected as exc:
                 raw = bytes(raws[i])  # never the fast path: _batch switches to raw events on any rejection
                 rejected_raw[i] = raw

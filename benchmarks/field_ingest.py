@@ -9,6 +9,7 @@ Levers, each a configuration of `podemos ingest serve` in its own process (fresh
   msgspec     compiled decoding/validation, one landing file + fsync per batch (--no-group-commit)
   +group      group commit: the batches that arrive together share one file and one fsync
   +granian    the compiled (Rust) HTTP server instead of uvicorn
+  2 procs     two server processes (`--workers 2`) sharing the store and the landing zone (wrk only)
 and two load generators: httpx (Python, signs in the benchmark's process, sharing the 2 cores) and
 wrk (compiled, replays pre-signed requests; `apt-get install wrk`, skipped if absent or with --no-wrk).
 The floor is the same payloads written by a bare loop through the lake's own durable write (temp
@@ -249,7 +250,9 @@ def throughput(work: Path, batches: int, clients: int, repeat: int, before_rev: 
                ("msgspec+group", [], None, "httpx"), ("msgspec+group+granian", ["--server", "granian"], None, "httpx")]
     if use_wrk and shutil.which("wrk"):
         configs += [("before", [], before, "wrk"), ("msgspec+group", [], None, "wrk"),
-                    ("msgspec+group+granian", ["--server", "granian"], None, "wrk")]
+                    ("msgspec+group+granian", ["--server", "granian"], None, "wrk"),
+                    ("msgspec+group, 2 procs", ["--workers", "2"], None, "wrk"),
+                    ("msgspec+group+granian, 2 procs", ["--server", "granian", "--workers", "2"], None, "wrk")]
     else:
         print("wrk not used (apt-get install wrk; --no-wrk skips it)")
     results = []
@@ -263,11 +266,11 @@ def throughput(work: Path, batches: int, clients: int, repeat: int, before_rev: 
     floor = max(floors)
     print(f"floor (bare loop, same payloads, same fsync policy): {spread(floors)} events/s "
           f"({1e3 * p.MAX_EVENTS / floor:.1f} ms per batch at best); ratios below are against the best, {floor:,.0f}")
-    print(f"{'configuration':<24} {'load':<6} {'events/s':>17} {'ms/batch':>11} {'server CPU':>12} "
+    print(f"{'configuration':<32} {'load':<6} {'events/s':>17} {'ms/batch':>11} {'server CPU':>12} "
           f"{'client CPU':>11} {'ratio':>10}")
     for name, generator, runs in results:
         rates = [r["rate"] for r in runs]
-        print(f"{name:<24} {generator:<6} {spread(rates):>17} {spread([r['ms'] for r in runs], '{:.1f}'):>11} "
+        print(f"{name:<32} {generator:<6} {spread(rates):>17} {spread([r['ms'] for r in runs], '{:.1f}'):>11} "
               f"{spread([r['server_ms'] for r in runs], '{:.1f}'):>9} ms "
               f"{spread([r['client_ms'] for r in runs], '{:.1f}'):>8} ms "
               f"{spread([x / floor for x in rates], '{:.2f}'):>10}")

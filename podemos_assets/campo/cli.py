@@ -22,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        help="one landing file and fsync per batch instead of per group of concurrent batches")
     serve.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn",
                        help="HTTP server: uvicorn (Python, default) or granian (compiled, Rust)")
+    serve.add_argument("--workers", type=int, default=1, choices=range(1, 65), metavar="N",
+                       help="server processes (default 1); they share the store and the landing zone, and "
+                            "the per-device limit is per process")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -40,7 +43,18 @@ def main(args: argparse.Namespace) -> int:
         os.environ[SERVE_OPTIONS_ENV] = json.dumps(options)
         print(f"==> field-event ingestion (granian) on http://{args.host}:{args.port}", flush=True)
         Granian("podemos_assets.campo.app:app_from_environment", address=args.host, port=args.port,
-                interface="asgi", factory=True, workers=1, backlog=4096, log_access=False).serve()
+                interface="asgi", factory=True, workers=args.workers, backlog=4096, log_access=False).serve()
+        return 0
+    if args.workers > 1:  # uvicorn's worker processes each import the app factory, as granian's do
+        import json
+        import os
+
+        import uvicorn
+
+        os.environ[SERVE_OPTIONS_ENV] = json.dumps(options)
+        print(f"==> field-event ingestion on http://{args.host}:{args.port} ({args.workers} processes)", flush=True)
+        uvicorn.run("podemos_assets.campo.app:app_from_environment", factory=True, host=args.host, port=args.port,
+                    workers=args.workers, log_level="warning", access_log=False, timeout_keep_alive=30, backlog=4096)
         return 0
     core = build_core(settings, group_commit=options["group_commit"])
     print(f"==> field-event ingestion on http://{args.host}:{args.port} ({len(core.secrets)} devices, "

@@ -47,15 +47,17 @@ def test_reconnect_storm_stores_every_event_exactly_once(tmp_path):
     assert max(stored.values()) == 1  # nothing duplicated, across all days
 
 
-def test_the_granian_server_stores_every_event_exactly_once(tmp_path):
-    """`podemos ingest serve --server granian` (the compiled server the benchmark measures) is the same
-    endpoint: a smaller faulty fleet drains, and the landing holds each event once."""
+@pytest.mark.parametrize("serve_args", [["--server", "granian"], ["--workers", "2"]], ids=["granian", "2-processes"])
+def test_other_server_configurations_store_every_event_exactly_once(tmp_path, serve_args):
+    """`podemos ingest serve --server granian` (the compiled server the benchmark measures) and `--workers 2`
+    (two processes sharing one store: a retry may reach the other process) are the same endpoint: a
+    smaller faulty fleet drains, and the landing holds each event once."""
     devices, secrets = make_fleet(tmp_path / "dispositivos", 20, BACKLOG, seed=11, outage_rate=0.1,
                                   skew_rate=0.1, drop_rate=0.05, lost_ack_rate=0.1, weights=(3, 4, 0.3, 2))
     sent = {e["event_id"] for d in devices for e in d.outbox.events()}
     env = {"PODEMOS_HOME": str(tmp_path / "home"),
            "PODEMOS_DEVICE_SECRETS_FILE": str(write_secrets_file(tmp_path / "secrets.json", secrets))}
-    with serving_subprocess(env, args=["--server", "granian"]) as url:
+    with serving_subprocess(env, args=serve_args) as url:
         report = asyncio.run(asyncio.wait_for(run_fleet(url, devices, seed=11, batch_size=BATCH), timeout=300))
 
     assert report.errors == {}

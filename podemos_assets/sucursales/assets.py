@@ -152,8 +152,13 @@ def extract_box(lake: LakeResource, branches: BranchesResource, keys: list[str],
             problem = reconcile(tabla, v, q, day.totals[tabla])
             if problem:
                 out.mismatches[tabla].append(f"{key}: {problem}")
-            if tabla == "transacciones" and v.num_rows == 0:
-                out.stale.append(key)
+            # The day's own verdicts, stored with its materialization: the run's check result covers the
+            # whole box, these stay readable per branch-day in the UI (asset > Partitions > that day).
+            metadata["conciliacion"] = f"DIFERENCIA: {problem}" if problem else "ok: lake + quarantine equal the branch"
+            if tabla == "transacciones":
+                metadata["con_pagos"] = v.num_rows > 0
+                if v.num_rows == 0:
+                    out.stale.append(key)
             out.materializations.append((tabla, key, metadata))
             held[key][tabla] = [v, q]
     for key, day in days.items():

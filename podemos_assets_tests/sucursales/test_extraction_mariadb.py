@@ -315,3 +315,41 @@ def test_any_split_of_a_day_into_runs_yields_exactly_the_rows_of_the_day(day_of_
     got = [i for p in pieces for i in p["id"].to_pylist()]
     assert sorted(got) == ids(whole)  # nothing lost, nothing twice
     assert len(got) == len(set(got)) == whole.num_rows == 2 * (whole.num_rows // 2)
+
+
+def test_each_branch_day_keeps_its_own_verdicts_beside_the_run_check(
+        mariadb, branch_db, fast_branches, lake, point_branch, monkeypatch):
+    """A run judges a box of days in one check result; each day's materialization keeps that day's own
+    verdict, so a day that did not reconcile stays visible per partition after later runs pass."""
+    import podemos_assets.sucursales.assets as assets_module
+
+    db = branch_db()
+    days = [DAY, DAY + timedelta(days=1), DAY + timedelta(days=2)]
+    insert_tx(mariadb, db, [(1, f"{days[0]} 10:00:00", "100.00"), (2, f"{days[1]} 10:00:00", "20.00")])
+    point_branch("suc_001", mariadb.url(db))
+    read = assets_module.read_branch_day
+
+    def branch_counts_one_more_on_the_second_day(reader, suc, zona, fecha, *args):
+        day = read(reader, suc, zona, fecha, *args)
+        if fecha == days[1]:  # as if a row committed between the extract and the branch's own count
+            count, total = day.totals["transacciones"]
+            day.totals["transacciones"] = (count + 1, total)
+        return day
+
+    monkeypatch.setattr(assets_module, "read_branch_day", branch_counts_one_more_on_the_second_day)
+    instance = dg.DagsterInstance.ephemeral()
+    result = run_box(lake, fast_branches, days[0], days[2], "suc_001", "suc_001", instance)
+    (check,) = [c for c in result.get_asset_check_evaluations()
+                if c.asset_key == dg.AssetKey(["sucursales", "transacciones"]) and c.check_name == "conciliacion"]
+    assert not check.passed and "1 difference(s)" in check.description
+
+    def verdicts(fecha):
+        (record,) = instance.fetch_materializations(dg.AssetRecordsFilter(
+            asset_key=dg.AssetKey(["sucursales", "transacciones"]), asset_partitions=[f"{fecha}|suc_001"]), limit=1).records
+        md = record.asset_materialization.metadata
+        return md["conciliacion"].value, md["con_pagos"].value
+
+    assert verdicts(days[0]) == ("ok: lake + quarantine equal the branch", True)
+    conciliacion, con_pagos = verdicts(days[1])
+    assert conciliacion == "DIFERENCIA: transacciones: branch reports 2 rows, extract+quarantine hold 1" and con_pagos
+    assert verdicts(days[2]) == ("ok: lake + quarantine equal the branch", False)  # no payments that day

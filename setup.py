@@ -15,12 +15,10 @@ setup(
         "dagster-webserver==1.13.27",
         "dagster-aws==0.29.27",
         "dagster-dbt==0.29.27",
-        "dagster-duckdb==0.29.27",
-        "dagster-pandera==0.29.27",
         "dbt-core>=1.11,<1.12",  # 1.12's parser downloads a wheel at build time: fails offline
         "dbt-duckdb>=1.11,<1.12",
         "duckdb",
-        "pandas>=2.2,<3",  # dagster-pandera requires pandas<3
+        "pandas>=2.2,<3",  # the pandera models and Arrow dtypes are tested on pandas 2
         "pandera[pandas]",
         "pyarrow",
         "connectorx",

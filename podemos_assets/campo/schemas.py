@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import pandas as pd
-import pandera.pandas as pa
+import pandera.pandas as pda
 import pyarrow
 
 from podemos_assets.campo import protocol as p
@@ -26,7 +26,7 @@ Timestamp = Annotated[pd.ArrowDtype, pyarrow.timestamp("us", tz="UTC")]
 UUID_RE = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
-class _Event(pa.DataFrameModel):
+class _Event(pda.DataFrameModel):
     """Columns every curated field-event table shares."""
 
     event_id: Text = column("Client-generated UUID of the event (unique per table)", C.SENSIBLE,
@@ -81,7 +81,7 @@ class VisitasCampo(_Event):
     resultado: Text = column("Outcome of the visit", C.PUBLICO, isin=list(p.VISIT_OUTCOMES))
 
 
-class CuarentenaCampo(pa.DataFrameModel):
+class CuarentenaCampo(pda.DataFrameModel):
     """Events kept out of the curated tables, with the reason; never merged, never dropped."""
 
     event_id: Text = column("Event id as sent (null when missing)", C.SENSIBLE, nullable=True)
@@ -99,7 +99,7 @@ class CuarentenaCampo(pa.DataFrameModel):
         strict = True
 
 
-class MetricasCampo(pa.DataFrameModel):
+class MetricasCampo(pda.DataFrameModel):
     """Ingestion monitoring per event day: one row per (dimension, key)."""
 
     fecha_evento: Date = column("Event day (partition)", C.PUBLICO)
@@ -118,7 +118,7 @@ class MetricasCampo(pa.DataFrameModel):
         strict = True
 
 
-TABLES: dict[str, type[pa.DataFrameModel]] = {
+TABLES: dict[str, type[pda.DataFrameModel]] = {
     "eventos": EventosCampo,
     "pagos": PagosCampo,
     "checkins": CheckinsCampo,

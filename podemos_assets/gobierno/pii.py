@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
-import pandera.pandas as pa
+import pandera.pandas as pda
 
 from podemos_assets.gobierno.vocabulary import Classification, columns_of
 
@@ -92,7 +92,7 @@ def pii_columns_of_schema(columns: Iterable[dict]) -> list[str]:
     return [c["name"] for c in columns if c.get("classification") == Classification.PII.value]
 
 
-def mask_frame(model: type[pa.DataFrameModel], df: pd.DataFrame) -> pd.DataFrame:
+def mask_frame(model: type[pda.DataFrameModel], df: pd.DataFrame) -> pd.DataFrame:
     """A copy of `df` with every column the model classifies as PII masked (text -> '***', others -> null).
 
     Columns keep their dtype so the masked frame still writes with the same Arrow schema.
@@ -130,12 +130,12 @@ def masking_select_sql(columns: Iterable[dict], source: str) -> str:
     return f"SELECT\n    {items}\nFROM {source}"
 
 
-def masking_view_sql(model: type[pa.DataFrameModel], source: str, view: str) -> str:
+def masking_view_sql(model: type[pda.DataFrameModel], source: str, view: str) -> str:
     """`CREATE OR REPLACE VIEW view AS SELECT ...` exposing `source` to analysts with PII masked."""
     return f"CREATE OR REPLACE VIEW {view} AS\n{masking_select_sql(columns_of(model), source)};"
 
 
-def mask_relation(relation, model: type[pa.DataFrameModel]):
+def mask_relation(relation, model: type[pda.DataFrameModel]):
     """A DuckDB relation with the model's PII columns masked (lazy; nothing is materialized)."""
     present = set(relation.columns)
     items = [masked_expression(c["name"], c["dtype"], c["classification"]) for c in columns_of(model) if c["name"] in present]

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import pandera.pandas as pa
+import pandera.pandas as pda
 
 from podemos_assets.gobierno.vocabulary import Classification as C
 from podemos_assets.gobierno.vocabulary import column
 
 
-class CatalogoColumna(pa.DataFrameModel):
+class CatalogoColumna(pda.DataFrameModel):
     activo: str = column("Dagster asset key of the table or file set", C.PUBLICO, glossary="activo de datos")
     columna: str = column("Column name as stored", C.PUBLICO)
     tipo: str = column("Column type (pandera/Arrow/dbt)", C.PUBLICO)
@@ -23,7 +23,7 @@ class CatalogoColumna(pa.DataFrameModel):
     audiencia: str = column("Who reads the output (analistas outputs are PII-scanned)", C.PUBLICO)
 
 
-class HallazgoPii(pa.DataFrameModel):
+class HallazgoPii(pda.DataFrameModel):
     activo: str = column("Analyst-facing asset where PII was found", C.PUBLICO)
     ubicacion: str = column("Warehouse relation or file key scanned", C.PUBLICO)
     columna: str = column("Column with the match ('-' for unstructured text)", C.PUBLICO)

@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Any
 
 import dagster as dg
-import pandera.pandas as pa
+import pandera.pandas as pda
 import pyarrow.types as patypes
 
 
@@ -68,10 +68,10 @@ def column(
     metadata = {"classification": Classification(classification).value}
     if glossary:
         metadata["glossary"] = glossary
-    return pa.Field(description=description, metadata=metadata, **field_kwargs)
+    return pda.Field(description=description, metadata=metadata, **field_kwargs)
 
 
-def columns_of(model: type[pa.DataFrameModel]) -> list[dict[str, Any]]:
+def columns_of(model: type[pda.DataFrameModel]) -> list[dict[str, Any]]:
     """Each column of a model: name, dtype, nullable, description, classification, glossary."""
     schema = model.to_schema()
     out = []
@@ -107,7 +107,7 @@ def readable_type(dtype) -> str:
     return str(arrow)
 
 
-def table_schema(model: type[pa.DataFrameModel]) -> dg.TableSchema:
+def table_schema(model: type[pda.DataFrameModel]) -> dg.TableSchema:
     """Dagster's column schema (shown in the UI) derived from the pandera model."""
     dtypes = model.to_schema().columns
     return dg.TableSchema(
@@ -124,7 +124,7 @@ def table_schema(model: type[pa.DataFrameModel]) -> dg.TableSchema:
     )
 
 
-def schema_metadata(model: type[pa.DataFrameModel]) -> dict[str, Any]:
+def schema_metadata(model: type[pda.DataFrameModel]) -> dict[str, Any]:
     """Definition metadata for an asset whose table is `model`: its column schema and the model name."""
     return {
         # Dagster's standard key (TableMetadataSet is not exported by dagster 1.13's public API).
@@ -133,11 +133,11 @@ def schema_metadata(model: type[pa.DataFrameModel]) -> dict[str, Any]:
     }
 
 
-def pii_columns(model: type[pa.DataFrameModel]) -> list[str]:
+def pii_columns(model: type[pda.DataFrameModel]) -> list[str]:
     return [c["name"] for c in columns_of(model) if c["classification"] == Classification.PII.value]
 
 
-def redshift_comment_statements(model: type[pa.DataFrameModel], table: str, table_description: str) -> list[str]:
+def redshift_comment_statements(model: type[pda.DataFrameModel], table: str, table_description: str) -> list[str]:
     """`COMMENT ON` statements for a Redshift table, derived from the model (never written by hand)."""
 
     def quote(text: str) -> str:

@@ -11,7 +11,7 @@ import re
 import sys
 from pathlib import Path
 
-import pandera.pandas as pa
+import pandera.pandas as pda
 
 from podemos_assets.config import REPO_ROOT
 from podemos_assets.gobierno.vocabulary import columns_of, redshift_comment_statements
@@ -41,7 +41,7 @@ def sql_type(dtype: str, name: str, dialect: str) -> str:
     raise ValueError(f"column {name}: no SQL type for dtype {dtype!r}; add it to pagos/ddl.py")
 
 
-def duckdb_create(model: type[pa.DataFrameModel], table: str) -> str:
+def duckdb_create(model: type[pda.DataFrameModel], table: str) -> str:
     cols = ",\n    ".join(
         f"{c['name']} {sql_type(c['dtype'], c['name'], 'duckdb')}{'' if c['nullable'] else ' NOT NULL'}"
         for c in columns_of(model)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import pandas as pd
-import pandera.pandas as pa
+import pandera.pandas as pda
 import pyarrow
 from pandera.typing import Series
 
@@ -43,7 +43,7 @@ def lineage(name: str):
     return column(description, classification, glossary="sucursal" if name == "sucursal" else None)
 
 
-class PagosHistoricos(pa.DataFrameModel):
+class PagosHistoricos(pda.DataFrameModel):
     """One row per payment (a branch `transacciones` row), the latest version of it."""
 
     id_pago: BIGINT = column(
@@ -71,7 +71,7 @@ class PagosCuarentena(PagosHistoricos):
     motivo: TEXT = column("Why the payment is held back.", C.PUBLICO, isin=QUARANTINE_REASONS)
 
 
-class PagosPorCliente(pa.DataFrameModel):
+class PagosPorCliente(pda.DataFrameModel):
     """The client-ordered projection of pagos_historicos: a client's history reads one or two row groups."""
 
     id_cliente: BIGINT = column("Client who paid, global id.", C.SENSIBLE, glossary="cliente")
@@ -83,7 +83,7 @@ class PagosPorCliente(pa.DataFrameModel):
     sucursal: TEXT = column("Branch code.", C.PUBLICO)
 
 
-class PagosDiarioSucursal(pa.DataFrameModel):
+class PagosDiarioSucursal(pda.DataFrameModel):
     """Rollup: payments per local day, branch and status; what the broad reports read."""
 
     fecha_pago: DATE = column("Payment date, branch-local.", C.PUBLICO)
@@ -93,7 +93,7 @@ class PagosDiarioSucursal(pa.DataFrameModel):
     monto: MONEY = column("Sum of amounts in MXN.", C.SENSIBLE)
 
 
-class Cuentas(pa.DataFrameModel):
+class Cuentas(pda.DataFrameModel):
     """Loan accounts (latest version), the dimension payments are checked against."""
 
     id_prestamo: BIGINT = column("Loan account id unique across branches.", C.SENSIBLE, unique=True)
@@ -109,7 +109,7 @@ class Cuentas(pa.DataFrameModel):
     extraccion: TEXT = lineage("extraccion")
 
 
-class CalendarioPagos(pa.DataFrameModel):
+class CalendarioPagos(pda.DataFrameModel):
     """Weekly instalments of each loan (latest version): the basis of portfolio at risk."""
 
     id_cuota: BIGINT = column("Instalment id unique across branches.", C.SENSIBLE, unique=True)
@@ -127,7 +127,7 @@ class CalendarioPagos(pa.DataFrameModel):
     extraccion: TEXT = lineage("extraccion")
 
 
-class Clientes(pa.DataFrameModel):
+class Clientes(pda.DataFrameModel):
     """Known clients, without PII: names, CURP, RFC, phone and birth date stay in the branch and the lake."""
 
     id_cliente: BIGINT = column("Client id unique across branches.", C.SENSIBLE, unique=True)
@@ -138,7 +138,7 @@ class Clientes(pa.DataFrameModel):
     extraccion: TEXT = lineage("extraccion")
 
 
-class PagosBajas(pa.DataFrameModel):
+class PagosBajas(pda.DataFrameModel):
     """Tombstones seen so far (kept so a redelivered old version never resurrects a deleted row)."""
 
     tabla: TEXT = column("Source table of the deleted row.", C.PUBLICO)

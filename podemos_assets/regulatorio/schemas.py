@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import pandas as pd
-import pandera.pandas as pa
+import pandera.pandas as pda
 import pyarrow
 
 from podemos_assets.gobierno import Classification as C
@@ -21,7 +21,7 @@ Int = Annotated[pd.ArrowDtype, pyarrow.int64()]
 Date = Annotated[pd.ArrowDtype, pyarrow.date32()]
 
 
-class _Strict(pa.DataFrameModel):
+class _Strict(pda.DataFrameModel):
     class Config:
         strict = True  # a new or missing column is schema drift, never silently dropped
         coerce = False
@@ -133,20 +133,20 @@ class CatalogosCnbv(_Strict):
     descripcion: Text = column("Description (Spanish, accents)", C.PUBLICO)
 
 
-SOURCE_MODELS: dict[str, type[pa.DataFrameModel]] = {
+SOURCE_MODELS: dict[str, type[pda.DataFrameModel]] = {
     m.__name__: m
     for m in (CoreCreditos, SucursalesPagos, AppCampo, ClientesKyc, ContabilidadGl, Tesoreria, Spei, Corresponsales,
               BuroCredito, PldAlertas, Cobranza, Seguros, QuejasCondusef, Asesores, CatalogosCnbv)
 }
 
 
-def arrow_schema(model: type[pa.DataFrameModel]) -> pyarrow.Schema:
+def arrow_schema(model: type[pda.DataFrameModel]) -> pyarrow.Schema:
     """The Arrow schema of a model, in declaration order (what readers cast each file to)."""
     return pyarrow.schema([(n, c.dtype.type.pyarrow_dtype) for n, c in model.to_schema().columns.items()])
 
 
 # --- the report -------------------------------------------------------------------------------------
-class SeccionCartera(pa.DataFrameModel):
+class SeccionCartera(pda.DataFrameModel):
     """Section `cartera`: loan portfolio by branch and product with PAR buckets (the report's main table)."""
 
     sucursal: str = column("Branch id", C.PUBLICO)

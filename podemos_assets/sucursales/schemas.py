@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import pandas as pd
-import pandera.pandas as pa
+import pandera.pandas as pda
 import pyarrow
 
 from podemos_assets.gobierno import Classification as C
@@ -27,7 +27,7 @@ ESTATUS_PAGO = ["PENDIENTE", "PAGADO", "ATRASADO", "PARCIAL"]
 CANALES = ["VENTANILLA", "CORRESPONSAL_OXXO", "SPEI", "ASESOR_CAMPO"]
 
 
-class _Extract(pa.DataFrameModel):
+class _Extract(pda.DataFrameModel):
     updated_at: Local = column("Last change at the branch, branch-local time (the extraction window)", C.PUBLICO)
     sucursal: Text = column("Branch id (suc_NNN) the row was extracted from", C.PUBLICO, str_matches=r"^suc_\d{3}$")
     updated_at_utc: Utc = column("updated_at converted to UTC from the branch's zone", C.PUBLICO)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 import pandas as pd
-import pandera.pandas as pa
+import pandera.pandas as pda
 
 from podemos_assets.gobierno import apply_group_policies
 from podemos_assets.gobierno.vocabulary import Classification as C
@@ -18,7 +18,7 @@ from podemos_assets.gobierno.vocabulary import (
 )
 
 
-class Clientes(pa.DataFrameModel):
+class Clientes(pda.DataFrameModel):
     id_cliente: int = column("Client id", C.SENSIBLE, glossary="cliente")
     nombre: str = column("Full name", C.PII)
     curp: str = column("CURP", C.PII, glossary="CURP")
@@ -27,7 +27,7 @@ class Clientes(pa.DataFrameModel):
     sucursal: str = column("Branch id", C.PUBLICO)
 
 
-class ResumenClientes(pa.DataFrameModel):
+class ResumenClientes(pda.DataFrameModel):
     sucursal: str = column("Branch id", C.PUBLICO)
     id_cliente: int = column("Client id", C.SENSIBLE, glossary="cliente")
     curp: str = column("CURP, masked for analysts", C.PII, glossary="CURP")

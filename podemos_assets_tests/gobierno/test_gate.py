@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dagster as dg
-import pandera.pandas as pa
+import pandera.pandas as pda
 
 from podemos_assets.definitions import defs
 from podemos_assets.gobierno import apply_group_policies
@@ -50,9 +50,9 @@ def test_bare_asset_is_caught_naming_the_asset_and_what_is_missing():
 
 
 def test_unclassified_column_is_caught():
-    class Mixta(pa.DataFrameModel):
+    class Mixta(pda.DataFrameModel):
         a: str = column("Governed", C.PUBLICO)
-        b: str = pa.Field(description="declared without gobierno.column")
+        b: str = pda.Field(description="declared without gobierno.column")
 
     spec = dg.AssetSpec("mixta", group_name="pagos", description="x", metadata=schema_metadata(Mixta))
     assert governance_violations(governed_defs(spec)) == [

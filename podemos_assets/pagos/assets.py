@@ -22,29 +22,10 @@ from podemos_assets.resources import WAREHOUSE_POOL, LakeResource, WarehouseReso
 from podemos_assets.sucursales.registry import load_registry
 
 GROUP = "pagos"
-# table -> (model, sort key, Redshift dist key, description, analysts read it)
-TABLES = {
-    "pagos_historicos": (schemas.PagosHistoricos, ["fecha_pago", "id_cliente"], "id_cliente",
-                         "Historical payments: one row per payment (latest version), all branches, merged daily.", True),
-    "pagos_cuarentena": (schemas.PagosCuarentena, ["fecha_pago", "id_cliente"], "id_cliente",
-                         "Payments held back with a reason (unknown loan, client or branch; deleted at the branch); "
-                         "they leave when the reason goes away.", False),
-    "pagos_por_cliente": (schemas.PagosPorCliente, ["id_cliente", "fecha_pago"], "id_cliente",
-                          "Client-ordered projection of pagos_historicos, for a client's payment history.", True),
-    "pagos_diario_sucursal": (schemas.PagosDiarioSucursal, ["fecha_pago", "sucursal"], None,
-                              "Rollup per day, branch and status, recomputed for exactly the days that changed.", True),
-    "cuentas": (schemas.Cuentas, ["id_prestamo"], None, "Loan accounts, latest version (dimension).", True),
-    "clientes": (schemas.Clientes, ["id_cliente"], None,
-                 "Known clients without PII (PII stays in the branch databases and the raw lake).", True),
-    "calendario_pagos": (schemas.CalendarioPagos, ["id_prestamo", "num_pago"], None,
-                         "Weekly instalments, latest version (dimension; basis of portfolio at risk).", True),
-    "pagos_bajas": (schemas.PagosBajas, ["tabla", "sucursal", "id_origen"], None,
-                    "Tombstones received from the branch ETL (deleted source rows).", False),
-}
 
 
 def _spec(table: str) -> dg.AssetSpec:
-    model, sort_key, dist_key, description, analysts = TABLES[table]
+    model, sort_key, dist_key, description, analysts = schemas.TABLES[table]
     return dg.AssetSpec(
         key=table,
         description=description,
@@ -63,7 +44,7 @@ class MergeConfig(dg.Config):
 
 @dg.multi_asset(
     name="pagos_merge",
-    specs=[_spec(t) for t in TABLES],
+    specs=[_spec(t) for t in schemas.TABLES],
     partitions_def=DIARIO,
     backfill_policy=UNA_CORRIDA,
     pool=WAREHOUSE_POOL,
@@ -84,10 +65,10 @@ def pagos_merge(context: dg.AssetExecutionContext, config: MergeConfig, lake: La
             for table in ("pagos_historicos", "pagos_por_cliente"):
                 compact(con, table)
         con.execute("CHECKPOINT")
-        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
+        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in schemas.TABLES}
         motivos = dict(con.execute("SELECT motivo, count(*) FROM pagos_cuarentena GROUP BY 1 ORDER BY 1").fetchall())
     seconds = round(time.perf_counter() - t0, 2)
-    for table in TABLES:
+    for table in schemas.TABLES:
         meta = {"dagster/row_count": counts[table], "merge_seconds": seconds, "days": len(per_day)}
         if table == "pagos_historicos":
             meta["pagos_nuevos_o_cambiados"] = sum(s.pagos_new_or_changed for s in per_day)

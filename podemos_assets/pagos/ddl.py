@@ -49,21 +49,8 @@ def duckdb_create(model: type[pda.DataFrameModel], table: str) -> str:
     return f"CREATE TABLE IF NOT EXISTS {table} (\n    {cols}\n)"
 
 
-# The Redshift tables this capability owns: (model, table, dist key, sort key, description).
-REDSHIFT_TABLES = {
-    "pagos_historicos": (
-        schemas.PagosHistoricos,
-        "id_cliente",
-        ("fecha_pago", "id_cliente"),
-        "Historical payments, one row per payment (latest version), merged from the 200 branches.",
-    ),
-    "pagos_cuarentena": (
-        schemas.PagosCuarentena,
-        "id_cliente",
-        ("fecha_pago", "id_cliente"),
-        "Payments held back from pagos_historicos, with the reason (motivo).",
-    ),
-}
+# The Redshift tables whose DDL is generated here (sql/redshift/): the fact tables, with a DISTKEY.
+REDSHIFT_TABLES = {name: schemas.TABLES[name] for name in ("pagos_historicos", "pagos_cuarentena")}
 
 
 def redshift_encoding(sql: str) -> str:
@@ -72,7 +59,7 @@ def redshift_encoding(sql: str) -> str:
 
 
 def redshift_ddl(table: str) -> str:
-    model, dist_key, sort_key, description = REDSHIFT_TABLES[table]
+    model, sort_key, dist_key, description, _ = REDSHIFT_TABLES[table]
     lines = []
     for c in columns_of(model):
         typ = sql_type(c["dtype"], c["name"], "redshift")

@@ -21,16 +21,7 @@ import pyarrow as pa
 from podemos_assets.pagos import schemas
 from podemos_assets.pagos.ddl import duckdb_create
 
-TABLES = {
-    "pagos_historicos": schemas.PagosHistoricos,
-    "pagos_cuarentena": schemas.PagosCuarentena,
-    "pagos_por_cliente": schemas.PagosPorCliente,
-    "pagos_diario_sucursal": schemas.PagosDiarioSucursal,
-    "cuentas": schemas.Cuentas,
-    "clientes": schemas.Clientes,
-    "calendario_pagos": schemas.CalendarioPagos,
-    "pagos_bajas": schemas.PagosBajas,
-}
+TABLES = {name: table.model for name, table in schemas.TABLES.items()}  # table -> its pandera model
 PRIMARY_KEYS = {"pagos_bajas": "tabla, sucursal, id_origen"}
 
 _LINEAGE = "sucursal, id AS id_origen, updated_at AS updated_at_origen, updated_at_utc, extraccion"

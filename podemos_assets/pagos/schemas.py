@@ -6,7 +6,7 @@ rules are all derived from these models. Dtypes are Arrow types, which map one-t
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import pandas as pd
 import pandera.pandas as pda
@@ -145,3 +145,41 @@ class PagosBajas(pda.DataFrameModel):
     sucursal: TEXT = column("Branch code.", C.PUBLICO)
     id_origen: BIGINT = column("Primary key of the deleted row in its branch.", C.SENSIBLE)
     fecha_baja: DATE = column("Latest day the deletion was detected.", C.PUBLICO)
+
+
+class WarehouseTable(NamedTuple):
+    """A warehouse table of this capability: its model, physical layout and description (defined once:
+    the asset metadata, the DuckDB tables and the Redshift DDL all read it)."""
+
+    model: type[pda.DataFrameModel]
+    sort_key: tuple[str, ...]
+    dist_key: str | None  # Redshift DISTKEY (None: DISTSTYLE AUTO, the small dimensions)
+    description: str
+    analysts: bool  # analysts read it (PII masked where they do)
+
+
+TABLES: dict[str, WarehouseTable] = {
+    "pagos_historicos": WarehouseTable(
+        PagosHistoricos, ("fecha_pago", "id_cliente"), "id_cliente",
+        "Historical payments: one row per payment (latest version), all branches, merged daily.", True),
+    "pagos_cuarentena": WarehouseTable(
+        PagosCuarentena, ("fecha_pago", "id_cliente"), "id_cliente",
+        "Payments held back with a reason (unknown loan, client or branch; deleted at the branch); "
+        "they leave when the reason goes away.", False),
+    "pagos_por_cliente": WarehouseTable(
+        PagosPorCliente, ("id_cliente", "fecha_pago"), "id_cliente",
+        "Client-ordered projection of pagos_historicos, for a client's payment history.", True),
+    "pagos_diario_sucursal": WarehouseTable(
+        PagosDiarioSucursal, ("fecha_pago", "sucursal"), None,
+        "Rollup per day, branch and status, recomputed for exactly the days that changed.", True),
+    "cuentas": WarehouseTable(Cuentas, ("id_prestamo",), None, "Loan accounts, latest version (dimension).", True),
+    "clientes": WarehouseTable(
+        Clientes, ("id_cliente",), None,
+        "Known clients without PII (PII stays in the branch databases and the raw lake).", True),
+    "calendario_pagos": WarehouseTable(
+        CalendarioPagos, ("id_prestamo", "num_pago"), None,
+        "Weekly instalments, latest version (dimension; basis of portfolio at risk).", True),
+    "pagos_bajas": WarehouseTable(
+        PagosBajas, ("tabla", "sucursal", "id_origen"), None,
+        "Tombstones received from the branch ETL (deleted source rows).", False),
+}

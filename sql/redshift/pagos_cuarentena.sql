@@ -21,7 +21,7 @@ DISTSTYLE KEY
 DISTKEY (id_cliente)
 COMPOUND SORTKEY (fecha_pago, id_cliente);
 
-COMMENT ON TABLE pagos_cuarentena IS 'Payments held back from pagos_historicos, with the reason (motivo).';
+COMMENT ON TABLE pagos_cuarentena IS 'Payments held back with a reason (unknown loan, client or branch; deleted at the branch); they leave when the reason goes away.';
 COMMENT ON COLUMN pagos_cuarentena.id_pago IS 'Payment id unique across branches: source id * 1000 + branch number. [sensible]';
 COMMENT ON COLUMN pagos_cuarentena.id_prestamo IS 'Loan account (cuentas) the payment applies to, global id. [sensible]';
 COMMENT ON COLUMN pagos_cuarentena.id_cliente IS 'Client (member of the group) who paid, global id. [sensible]';

@@ -20,7 +20,7 @@ DISTSTYLE KEY
 DISTKEY (id_cliente)
 COMPOUND SORTKEY (fecha_pago, id_cliente);
 
-COMMENT ON TABLE pagos_historicos IS 'Historical payments, one row per payment (latest version), merged from the 200 branches.';
+COMMENT ON TABLE pagos_historicos IS 'Historical payments: one row per payment (latest version), all branches, merged daily.';
 COMMENT ON COLUMN pagos_historicos.id_pago IS 'Payment id unique across branches: source id * 1000 + branch number. [sensible]';
 COMMENT ON COLUMN pagos_historicos.id_prestamo IS 'Loan account (cuentas) the payment applies to, global id. [sensible]';
 COMMENT ON COLUMN pagos_historicos.id_cliente IS 'Client (member of the group) who paid, global id. [sensible]';

@@ -8,7 +8,7 @@ import dagster as dg
 
 from podemos_assets.campo.assets import eventos_campo, metricas_campo
 from podemos_assets.campo.checks import latido_campo
-from podemos_assets.campo.sensors import campo_landing_sensor
+from podemos_assets.campo.automation import campo_landing_sensor
 
 defs = dg.Definitions(
     assets=[eventos_campo, metricas_campo],

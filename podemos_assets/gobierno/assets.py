@@ -11,7 +11,7 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
-from podemos_assets.automation import daily_at
+from podemos_assets.gobierno.automation import AFTER_THE_NIGHT
 from podemos_assets.gobierno.catalog import column_rows, datazone_document, openlineage_document, to_json_bytes
 from podemos_assets.gobierno.gate import governance_violations
 from podemos_assets.gobierno.inventory import inventory
@@ -24,8 +24,6 @@ from podemos_assets.resources import WAREHOUSE_POOL, LakeResource, WarehouseReso
 from podemos_assets.resources.lake import write_parquet_bytes
 
 CATALOG_PREFIX = "gobierno/catalogo/"
-# Governance after the data: once a day, after the regulatory deadline and the nightly loads.
-AFTER_THE_NIGHT = daily_at("0 7 * * *")
 FINDINGS_KEY = "gobierno/escaneo_pii/hallazgos.parquet"
 
 

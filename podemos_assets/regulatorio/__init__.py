@@ -6,7 +6,7 @@ import dagster as dg
 from podemos_assets.regulatorio.alertas import alert_sensor
 from podemos_assets.regulatorio.assets import SOURCE_ASSETS, reporte_regulatorio_diario
 from podemos_assets.regulatorio.checks import FRESHNESS_JOB, freshness_checks
-from podemos_assets.regulatorio.schedules import REPORT_JOB, SOURCES_JOB, arrival_sensor, delivery_sensor, freshness_watch
+from podemos_assets.regulatorio.automation import REPORT_JOB, SOURCES_JOB, arrival_sensor, delivery_sensor, freshness_watch
 
 defs = dg.Definitions(
     assets=[*SOURCE_ASSETS, reporte_regulatorio_diario],

@@ -6,7 +6,7 @@ America/Cancun `fecha_partitions`: every file source, the deadlines and campo's 
 to day even in the same zone: a `pagos_historicos` partition is an *extraction* day (`updated_at`), while a
 report day gathers the payments of a *payment* date, which later extraction days can still change. Those
 deps are therefore declared with AllPartitionMapping (lineage), and the arrival sensor decides which days
-to re-read from the warehouse's content (see schedules.py).
+to re-read from the warehouse's content (see automation.py).
 """
 
 import warnings

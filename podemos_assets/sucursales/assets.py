@@ -28,7 +28,8 @@ from podemos_assets.sucursales.extract import (
     reconcile, validate,
 )
 from podemos_assets.sucursales.partitions import BRANCHES, PARTITIONS, split_key
-from podemos_assets.sucursales.schemas import MODELS
+from podemos_assets.sucursales.checks import EXTRACTION_CHECKS
+from podemos_assets.sucursales.schemas import KEYS, MODELS
 
 DESCRIPTIONS = {
     "grupos": "Lending groups changed that branch-local day",
@@ -38,7 +39,6 @@ DESCRIPTIONS = {
     "calendario_pagos": "Weekly instalments changed that branch-local day (PAR comes from these)",
     "transacciones": "Payments and reversals changed that branch-local day",
 }
-KEYS = {t: dg.AssetKey(["sucursales", t]) for t in TABLAS}
 SPECS = [
     dg.AssetSpec(
         KEYS[t],
@@ -53,17 +53,7 @@ SPECS = [
     )
     for t in TABLAS
 ]
-CHECKS = [
-    spec
-    for t in TABLAS
-    for spec in (
-        dg.AssetCheckSpec("esquema", asset=KEYS[t], blocking=True,
-                          description="Every written row passes the pandera model; failing rows are in quarantine"),
-        dg.AssetCheckSpec("conciliacion", asset=KEYS[t],
-                          description="COUNT and SUM(monto) re-queried from the branch equal extract + quarantine"),
-    )
-] + [dg.AssetCheckSpec("frescura", asset=KEYS["transacciones"],
-                       description="Each branch-day has payments (newest updated_at inside the day)")]
+
 
 
 def _read(branches: BranchesResource, key: str):
@@ -169,7 +159,7 @@ def extract_box(lake: LakeResource, branches: BranchesResource, keys: list[str],
 @dg.multi_asset(
     name="extraccion_sucursales",
     specs=SPECS,
-    check_specs=CHECKS,
+    check_specs=EXTRACTION_CHECKS,
     partitions_def=PARTITIONS,
     pool="sucursales",
     can_subset=False,

@@ -28,11 +28,12 @@ from podemos_assets.automation import sensor_status
 from podemos_assets.config import GO_LIVE
 from podemos_assets.resources.branches import BranchesResource
 from podemos_assets.resources.clock import ClockResource
-from podemos_assets.sucursales.assets import KEYS, extraccion_sucursales
-from podemos_assets.sucursales.conciliacion import HUELLAS, conciliacion_sucursales
+from podemos_assets.sucursales.assets import extraccion_sucursales
+from podemos_assets.sucursales.conciliacion import conciliacion_sucursales
 from podemos_assets.sucursales.partitions import (
     BRANCHES, PARTITION_TZ, PARTITIONS, SETTLING_DAYS, contiguous_blocks, range_tags, split_key,
 )
+from podemos_assets.sucursales.schemas import HUELLAS, KEYS
 
 NIGHTLY_AT = time(1, 0)  # branch-local: the branch's day is closed and its staff gone
 CATCH_UP_LOOKBACK = 30  # days the catch-up looks back for failed branch-days (older: fingerprints)

@@ -115,7 +115,7 @@ def run(plan: Plan, settings, verbose: bool = False) -> int:
               "loading the definitions...", flush=True)
         t0 = time.perf_counter()
         from podemos_assets.definitions import defs
-        from podemos_assets.sucursales.assets import KEYS
+        from podemos_assets.sucursales.schemas import KEYS
         from podemos_assets.sucursales.partitions import range_tags
 
         print(f"backfill: definitions loaded in {time.perf_counter() - t0:.1f} s", flush=True)

@@ -29,20 +29,15 @@ from podemos_assets.gobierno import Classification as C
 from podemos_assets.gobierno import column, schema_metadata
 from podemos_assets.resources.branches import BranchesResource, BranchQueryError, BranchReader, BranchUnreachable
 from podemos_assets.resources.lake import LakeResource
-from podemos_assets.sucursales.assets import KEYS
 from podemos_assets.sucursales.extract import (
     KEYS_SCHEMA, TABLAS, fingerprint_prefix, hive_fecha, keys_prefix, tombstone_path,
 )
 from podemos_assets.sucursales.partitions import BRANCHES, PARTITIONS, SETTLING_DAYS, split_key
-from podemos_assets.sucursales.schemas import Text
+from podemos_assets.sucursales.checks import MASS_DELETE_ROWS, MASS_DELETE_SHARE, RECONCILIATION_CHECKS
+from podemos_assets.sucursales.schemas import BAJAS, HUELLAS, KEYS, Text
 
 RECONCILED = tuple(t for t in TABLAS if t != "miembros")
 SCHEMA = pa.schema([("tabla", pa.string()), ("id", pa.int64()), ("sucursal", pa.string()), ("fecha", pa.date32())])
-BAJAS = dg.AssetKey(["sucursales", "bajas"])
-HUELLAS = dg.AssetKey(["sucursales", "huellas"])
-# A branch that loses this many rows of a table in one night is more likely a bad cleanup script than
-# ordinary deletes: the tombstones are written (the warehouse must not keep deleted rows), and a person looks.
-MASS_DELETE_ROWS, MASS_DELETE_SHARE = 100, 0.01
 
 
 class Bajas(pda.DataFrameModel):
@@ -134,16 +129,6 @@ def compared_range(fecha: date) -> tuple[date, date]:
 
 
 # --- the asset -----------------------------------------------------------------------------------------
-CHECKS = [
-    dg.AssetCheckSpec("esquema", asset=BAJAS, blocking=True,
-                      description="Every tombstone passes the pandera model (table, branch code, key, day)"),
-    dg.AssetCheckSpec("borrado_masivo", asset=BAJAS,
-                      description=f"No branch lost more than {MASS_DELETE_ROWS} rows or {MASS_DELETE_SHARE:.0%} of "
-                      "a table in one night (the tombstones are written anyway; a person should look)"),
-    dg.AssetCheckSpec("huella_igual", asset=HUELLAS,
-                      description="Every older branch-day's row count and SUM(monto) at the branch equal the lake's; "
-                      "differing days are re-extracted by sucursales_automatizacion"),
-]
 
 
 @dg.multi_asset(
@@ -160,7 +145,7 @@ CHECKS = [
                      "raw/sucursales/_huellas_diferencias/sucursal=/fecha=/part-0.parquet.",
                      metadata=schema_metadata(Huellas), kinds={"mysql", "parquet"}, skippable=True),
     ],
-    check_specs=CHECKS,
+    check_specs=RECONCILIATION_CHECKS,
     partitions_def=PARTITIONS,
     pool="sucursales",
     can_subset=False,

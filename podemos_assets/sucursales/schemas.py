@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import dagster as dg
 import pandas as pd
 import pandera.pandas as pda
 import pyarrow
@@ -95,3 +96,9 @@ MODELS: dict[str, type[_Extract]] = {
     "calendario_pagos": CalendarioPagos,
     "transacciones": Transacciones,
 }
+
+
+# The capability's asset keys (the extracted tables, the tombstones, the fingerprint differences).
+KEYS: dict[str, dg.AssetKey] = {t: dg.AssetKey(["sucursales", t]) for t in MODELS}
+BAJAS = dg.AssetKey(["sucursales", "bajas"])
+HUELLAS = dg.AssetKey(["sucursales", "huellas"])

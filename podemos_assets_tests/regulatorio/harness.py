@@ -22,7 +22,7 @@ from podemos_assets.regulatorio.errors import ReconciliationMismatch, SourceFile
 from podemos_assets.regulatorio.extracts import ingest
 from podemos_assets.regulatorio.registry import load_sources
 from podemos_assets.regulatorio.report import deliver, read_manifest, versions
-from podemos_assets.regulatorio.schedules import arrival_requests, delivery_requests, stale_freshness_checks
+from podemos_assets.regulatorio.automation import arrival_requests, delivery_requests, stale_freshness_checks
 from podemos_assets.resources import AlertsResource, build_resources
 from podemos_assets_tests.regulatorio.warehouse_fixture import BRANCHES, Warehouse
 

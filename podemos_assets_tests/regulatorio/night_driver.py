@@ -20,7 +20,7 @@ from podemos_assets.regulatorio.alertas import alert_sensor
 from podemos_assets.regulatorio.assets import COBRANZA_CHECK, RECONCILIATION_CHECK, REPORT_KEY, SCHEMA_CHECK
 from podemos_assets.regulatorio.registry import TZ
 from podemos_assets.regulatorio.report import read_manifest, versions
-from podemos_assets.regulatorio.schedules import arrival_sensor, delivery_sensor, freshness_watch
+from podemos_assets.regulatorio.automation import arrival_sensor, delivery_sensor, freshness_watch
 from podemos_assets.resources import LakeResource, build_resources
 from podemos_assets.resources.clock import ClockResource
 

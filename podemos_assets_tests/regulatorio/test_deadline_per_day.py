@@ -95,7 +95,7 @@ def test_the_freshness_sensor_runs_the_checks_only_when_a_day_changes_state(reso
     """The verdicts are judged every minute but recorded (a run) only when one differs from the last recorded
     evaluation: a quiet night is a handful of runs, not one every 15 minutes, and nothing is missed."""
     from podemos_assets import definitions
-    from podemos_assets.regulatorio.schedules import freshness_watch
+    from podemos_assets.regulatorio.automation import freshness_watch
     from podemos_assets.resources.clock import ClockResource
 
     defs = definitions.defs

@@ -15,7 +15,7 @@ from podemos_assets.demo import regulatorio as gen
 from podemos_assets.regulatorio.extracts import extract_versions, ingest, load_extract, read_extract_version
 from podemos_assets.regulatorio.registry import CUTOFF, at, load_sources
 from podemos_assets.regulatorio.report import deliver, read_manifest
-from podemos_assets.regulatorio.schedules import arrival_requests
+from podemos_assets.regulatorio.automation import arrival_requests
 from podemos_assets_tests.regulatorio.conftest_helpers import SCALE, branch_day, land_files
 from podemos_assets_tests.regulatorio.warehouse_fixture import Warehouse
 

@@ -21,10 +21,11 @@ from pathlib import Path
 
 from podemos_assets.config import DEFAULT_BRANCH_REGISTRY, REPO_ROOT
 from podemos_assets.demo.scenario import Scenario
-from podemos_assets.resources.branches import BRANCH_TABLES, OFFLINE_MARKER
+from podemos_assets.resources.branches import BRANCH_TABLES
 from podemos_assets.sucursales.registry import COLUMNS, load_registry
 
 MUTATIONS = "mutaciones.json"
+OFFLINE_MARKER = "offline.json"  # the days each branch's link is down; demo/world.py acts them out
 CENT = Decimal("0.01")
 NOMBRES = ("María", "Guadalupe", "Juana", "Margarita", "Verónica", "Rosa", "Leticia", "Francisca", "Teresa", "Alicia",
            "Adriana", "Gabriela", "Patricia", "Elizabeth", "Claudia", "Araceli", "Silvia", "Yolanda", "Isabel", "Norma",
@@ -246,7 +247,7 @@ def generate(scenario: Scenario, settings) -> dict:
         writer = csv.writer(f, lineterminator="\n")
         writer.writerow(COLUMNS)
         writer.writerows([getattr(b, c) for c in COLUMNS] for b in registry)
-    (out / OFFLINE_MARKER).write_text(json.dumps({"sucursales": offline, "hoy": None}, indent=2, sort_keys=True))
+    (out / OFFLINE_MARKER).write_text(json.dumps({"sucursales": offline}, indent=2, sort_keys=True))
     (out / MUTATIONS).write_text(json.dumps(sorted(mutations, key=lambda m: (m["dia"], m["sucursal"])), indent=2,
                                             ensure_ascii=False))
     return {"branches": len(registry), **dict(counts), "mutaciones": len(mutations), "offline": offline}

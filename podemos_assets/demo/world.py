@@ -13,13 +13,14 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
-from podemos_assets.demo.branches import MUTATIONS
-from podemos_assets.resources.branches import OFFLINE_MARKER
+from podemos_assets.demo.branches import MUTATIONS, OFFLINE_MARKER
 
 MX = ZoneInfo("America/Mexico_City")
+ASIDE = ".sin_enlace"  # a branch database moved aside: the platform finds no branch there, as on a dead link
 PLANTED = {  # what each planted branch change shows, for the summary
     "tardia": "a payment committed two days late with its old updated_at: caught by the fingerprint "
               "(sucursales/huellas), its day re-extracted and re-merged",
@@ -52,13 +53,9 @@ class World:
 
     def _branches(self, now: datetime) -> list[str]:
         today = now.astimezone(MX).date()
-        marker = self.branch_dir / OFFLINE_MARKER
-        if marker.exists():  # the offline branch's link follows the simulated date
-            state = json.loads(marker.read_text())
-            marker.write_text(json.dumps({**state, "hoy": today.isoformat()}, indent=2, sort_keys=True))
+        out = self._links(today)
         path = self.branch_dir / MUTATIONS
         mutations = json.loads(path.read_text()) if path.exists() else []
-        out = []
         for i, m in enumerate(mutations):  # a change of day D happened during D: before that night's run
             if i in self.applied or m["dia"] >= today.isoformat():
                 continue
@@ -67,13 +64,40 @@ class World:
             out.append(f"planted at {m['sucursal']} ({m['dia']}): {m['nota']}")
         return out
 
+    def _links(self, today) -> list[str]:
+        """Each branch's link follows the simulated date: on its down days its database is moved aside."""
+        marker = self.branch_dir / OFFLINE_MARKER
+        down = json.loads(marker.read_text())["sucursales"] if marker.exists() else {}
+        out = []
+        for suc, days in sorted(down.items()):
+            db = self._sqlite_path(suc)
+            if db is None:
+                continue  # a MariaDB branch: its link is cut elsewhere (the week test's proxy)
+            aside = db.with_name(db.name + ASIDE)
+            if today.isoformat() in days and db.exists():
+                db.rename(aside)
+                out.append(f"the link to {suc} is down")
+            elif today.isoformat() not in days and aside.exists():
+                aside.rename(db)
+                out.append(f"the link to {suc} is back")
+        return out
+
+    def _sqlite_path(self, suc: str):
+        from podemos_assets.sucursales.partitions import BRANCHES
+
+        url = urlparse(BRANCHES[suc].connection_url(self.ctx.settings.home))
+        return Path("/" + url.path.lstrip("/")) if url.scheme == "sqlite" else None
+
     def _execute(self, suc: str, sql: str, params: list) -> None:
         """A change made by the branch application, on the branch's own database (SQLite or MySQL)."""
         from podemos_assets.sucursales.partitions import BRANCHES
 
         url = urlparse(BRANCHES[suc].connection_url(self.ctx.settings.home))
         if url.scheme == "sqlite":
-            con = sqlite3.connect("/" + url.path.lstrip("/"))
+            db = self._sqlite_path(suc)
+            aside = db.with_name(db.name + ASIDE)
+            # The branch works while its link is down: its application writes to its own database.
+            con = sqlite3.connect(aside if aside.exists() and not db.exists() else db)
             with con:
                 con.execute(sql, params)
             con.close()

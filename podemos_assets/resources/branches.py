@@ -8,7 +8,6 @@ are retried with exponential back-off and full jitter, then raised as `BranchUnr
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import socket
@@ -49,7 +48,6 @@ BRANCH_TABLES: dict[str, dict[str, pa.DataType]] = {
     },
 }
 KEY_COLUMNS = {t: ("grupo_id", "cliente_id") if t == "miembros" else ("id",) for t in BRANCH_TABLES}
-OFFLINE_MARKER = "offline.json"  # demo only: see SqliteBranchReader
 
 # Driver messages that mean "the link or the server is gone", as opposed to a bad query.
 _CONNECTION_ERRORS = re.compile(
@@ -198,10 +196,9 @@ class MySQLBranchReader(BranchReader):
 class SqliteBranchReader(BranchReader):
     """The demo's embedded branches. Money and DATETIME are TEXT there; `_cast` restores the MySQL types.
 
-    Demo only: `offline.json` beside the databases ({"sucursales": {"suc_013": ["2026-11-24", ...]},
-    "hoy": "2026-11-24"}) lists the simulated days on which a branch's link is down; while `hoy` is one
-    of them the branch is unreachable, exactly like a MySQL branch that refuses connections.
-    """
+    A database file that is not there is a branch that does not answer (ConnectionError, retried, then
+    `BranchUnreachable`), exactly like a MySQL branch that refuses connections: the demo takes a branch's
+    link down by moving its file aside (demo/world.py)."""
 
     _p = "?"
     _money_sql = "TEXT"
@@ -214,16 +211,7 @@ class SqliteBranchReader(BranchReader):
     def path(self) -> Path:
         return Path("/" + unquote(urlparse(self.url).path).lstrip("/"))  # sqlite:////abs and sqlite:///abs
 
-    def _offline(self) -> bool:
-        marker = self.path.parent / OFFLINE_MARKER
-        if not marker.exists():
-            return False
-        state = json.loads(marker.read_text())
-        return state.get("hoy") in state.get("sucursales", {}).get(self.branch, [])
-
     def _query(self, sql: str, params: tuple) -> pa.Table:
-        if self._offline():
-            raise ConnectionError(f"link to {self.branch} is offline (demo marker {OFFLINE_MARKER})")
         if not self.path.exists():
             raise ConnectionError(f"unable to open database file {self.path}")
         # SUM over TEXT money would be float in SQLite: totals of money are summed in Decimal instead.

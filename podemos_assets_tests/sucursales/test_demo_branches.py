@@ -43,18 +43,26 @@ def test_same_scenario_gives_same_bytes_and_valid_identifiers(settings, tmp_path
     assert all("." not in str(m) or len(str(m).split(".")[1]) == 2 for (m,) in con.execute("SELECT monto FROM transacciones"))
 
 
-def test_sqlite_reader_returns_exact_types_and_honours_the_offline_marker(settings):
-    demo_branches.generate(Scenario(start=START, days=5, branches=14, clients_per_branch=20), settings)
+def test_sqlite_reader_returns_exact_types_and_the_demo_link_goes_down_and_up(settings):
+    from podemos_assets.demo.world import World
+
+    scenario = Scenario(start=START, days=5, branches=14, clients_per_branch=20)
+    demo_branches.generate(scenario, settings)
     folder = settings.home / "sucursales"
     reader = SqliteBranchReader("suc_013", f"sqlite:///{folder}/suc_013.sqlite", attempts=2, base_delay=0, max_delay=0)
     day = read_branch_day(reader, "suc_013", "America/Mexico_City", START)
     tx = day.tables["transacciones"]
     assert str(tx.schema.field("monto").type) == "decimal128(15, 2)" and tx.num_rows == day.totals["transacciones"][0]
     assert sum(tx["monto"].to_pylist(), Decimal(0)) == day.totals["transacciones"][1]
-    marker = json.loads((folder / "offline.json").read_text())
-    (folder / "offline.json").write_text(json.dumps({**marker, "hoy": marker["sucursales"]["suc_013"][0]}))
+    # The demo's world acts out the planned outage: on a down day the platform finds no branch there.
+    down = json.loads((folder / "offline.json").read_text())["sucursales"]["suc_013"]
+    world = World(type("Ctx", (), {"settings": settings, "scenario": scenario})())
+    assert world._links(date.fromisoformat(down[0])) == ["the link to suc_013 is down"]
     with pytest.raises(BranchUnreachable, match="suc_013 is unreachable"):
         reader.extract("transacciones", *day_window(START))
+    late = date.fromisoformat(down[-1]) + timedelta(days=1)
+    assert world._links(late) == ["the link to suc_013 is back"]
+    assert read_branch_day(reader, "suc_013", "America/Mexico_City", START).tables["transacciones"].equals(tx)
 
 
 def test_backoff_is_exponential_with_full_jitter_and_capped():

@@ -23,6 +23,7 @@ setup(
         "pyarrow",
         "connectorx",
         "pymysql",
+        "tenacity",  # retries with backoff and jitter (the branch links)
         "starlette",
         "uvicorn",
         "granian",  # `podemos ingest serve --server granian`: the compiled (Rust) HTTP server, faster on two cores

@@ -23,11 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import dagster as dg  # noqa: E402
 
-from podemos_assets.resources.branches import BranchesResource, day_window  # noqa: E402
+from podemos_assets.resources.branches import BranchesResource  # noqa: E402
 from podemos_assets.resources.lake import LakeResource  # noqa: E402
 from podemos_assets.sucursales.assets import extraccion_sucursales  # noqa: E402
 from podemos_assets.sucursales.extract import add_lineage, validate  # noqa: E402
-from podemos_assets.sucursales.partitions import BRANCHES, range_tags  # noqa: E402
+from podemos_assets.sucursales.partitions import BRANCHES, day_window, range_tags  # noqa: E402
 from podemos_assets.sucursales.registry import Branch  # noqa: E402
 from podemos_assets_tests.sucursales.mariadb import MariaDB  # noqa: E402
 

@@ -8,7 +8,6 @@ are retried with exponential back-off and full jitter, then raised as `BranchUnr
 
 from __future__ import annotations
 
-import random
 import re
 import socket
 import sqlite3
@@ -22,6 +21,7 @@ from urllib.parse import unquote, urlparse
 
 import dagster as dg
 import pyarrow as pa
+import tenacity
 
 MONEY = pa.decimal128(15, 2)
 TS = pa.timestamp("us")
@@ -89,10 +89,10 @@ class BranchReader:
     """Queries of one branch database. Subclasses implement `_query(sql, params) -> pa.Table`."""
 
     def __init__(self, branch: str, url: str, attempts: int = 4, base_delay: float = 0.5, max_delay: float = 8.0,
-                 rng: random.Random | None = None, sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep):
         self.branch, self.url = branch, url
         self.attempts, self.base_delay, self.max_delay = attempts, base_delay, max_delay
-        self._rng, self._sleep = rng or random.Random(), sleep
+        self._sleep = sleep
 
     @property
     def host(self) -> str:
@@ -160,8 +160,10 @@ class BranchReader:
         return pa.table(out)
 
     def _retry(self, fn: Callable[[], T]) -> T:
-        last = ""
-        for attempt in range(self.attempts):
+        """Run `fn`, retrying connection failures with exponential backoff and full jitter (uniform in
+        [0, min(max_delay, base_delay * 2^attempt)]); any other failure is final at once."""
+
+        def classified() -> T:
             try:
                 return fn()
             except BranchQueryError:
@@ -170,10 +172,23 @@ class BranchReader:
                 text = _redact(f"{type(exc).__name__}: {exc}", self.url)
                 if not _CONNECTION_ERRORS.search(text):
                     raise BranchQueryError(f"Branch {self.branch} at {self.host}: query failed: {text}") from None
-                last = text
-                if attempt + 1 < self.attempts:  # full jitter: uniform in [0, min(cap, base * 2^attempt)]
-                    self._sleep(self._rng.uniform(0, min(self.max_delay, self.base_delay * 2**attempt)))
-        raise BranchUnreachable(self.branch, self.host, last, self.attempts)
+                raise _LinkDown(text) from None
+
+        try:
+            for attempt in tenacity.Retrying(
+                stop=tenacity.stop_after_attempt(self.attempts),
+                wait=tenacity.wait_random_exponential(multiplier=self.base_delay, max=self.max_delay),
+                retry=tenacity.retry_if_exception_type(_LinkDown), sleep=self._sleep, reraise=True,
+            ):
+                with attempt:
+                    return classified()
+        except _LinkDown as exc:
+            raise BranchUnreachable(self.branch, self.host, str(exc), self.attempts) from None
+        raise AssertionError("unreachable: tenacity either returns or re-raises")  # pragma: no cover
+
+
+class _LinkDown(ConnectionError):
+    """A connection failure worth retrying (the message, redacted, is the cause reported at the end)."""
 
 
 class MySQLBranchReader(BranchReader):
@@ -288,9 +303,3 @@ class BranchesResource(dg.ConfigurableResource):
         if scheme == "mariadb":
             url = "mysql" + url[len("mariadb"):]
         return cls(branch, url, self.attempts, self.base_delay_seconds, self.max_delay_seconds)
-
-
-def day_window(day: date) -> tuple[datetime, datetime]:
-    """The half-open branch-local window [day 00:00, day+1 00:00) of a business day."""
-    start = datetime(day.year, day.month, day.day)
-    return start, datetime.fromordinal(start.toordinal() + 1)

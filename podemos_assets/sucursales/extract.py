@@ -15,7 +15,8 @@ import pandera.errors as pe
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from podemos_assets.resources.branches import BRANCH_TABLES, BranchReader, day_window
+from podemos_assets.resources.branches import BRANCH_TABLES, BranchReader
+from podemos_assets.sucursales.partitions import day_window
 from podemos_assets.sucursales.schemas import MODELS
 
 TABLAS = tuple(BRANCH_TABLES)

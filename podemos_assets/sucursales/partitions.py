@@ -6,7 +6,7 @@ after go-live; by then GO_LIVE moves forward and older days belong to the bulk (
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import dagster as dg
 
@@ -29,6 +29,12 @@ BRANCHES: dict[str, Branch] = {b.id: b for b in branches()}
 fecha_partitions = dg.DailyPartitionsDefinition(start_date=GO_LIVE, timezone=PARTITION_TZ)
 sucursal_partitions = dg.StaticPartitionsDefinition(list(BRANCHES))
 PARTITIONS = dg.MultiPartitionsDefinition({"fecha": fecha_partitions, "sucursal": sucursal_partitions})
+
+
+def day_window(day: date) -> tuple[datetime, datetime]:
+    """The half-open branch-local window [day 00:00, day+1 00:00) of a partition's business day."""
+    start = datetime(day.year, day.month, day.day)
+    return start, datetime.fromordinal(start.toordinal() + 1)
 
 
 def partition_key(fecha: date, sucursal: str) -> dg.MultiPartitionKey:

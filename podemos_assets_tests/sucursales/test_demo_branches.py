@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import random
 import sqlite3
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -15,8 +14,9 @@ import pytest
 
 from podemos_assets.demo import branches as demo_branches
 from podemos_assets.demo.scenario import Scenario
-from podemos_assets.resources.branches import BranchUnreachable, SqliteBranchReader, day_window
+from podemos_assets.resources.branches import BranchUnreachable, SqliteBranchReader
 from podemos_assets.sucursales.extract import read_branch_day
+from podemos_assets.sucursales.partitions import day_window
 
 START = date(2026, 11, 20)
 
@@ -68,7 +68,7 @@ def test_sqlite_reader_returns_exact_types_and_the_demo_link_goes_down_and_up(se
 def test_backoff_is_exponential_with_full_jitter_and_capped():
     sleeps = []
     reader = SqliteBranchReader("suc_001", "sqlite:////nonexistent/x.sqlite", attempts=6, base_delay=0.5,
-                                max_delay=4.0, rng=random.Random(1), sleep=sleeps.append)
+                                max_delay=4.0, sleep=sleeps.append)
     with pytest.raises(BranchUnreachable, match="after 6 attempt"):
         reader.extract("grupos", *day_window(START))
     caps = [0.5, 1.0, 2.0, 4.0, 4.0]

@@ -11,12 +11,12 @@ import pyarrow.compute as pc
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from podemos_assets.resources.branches import BranchUnreachable, MySQLBranchReader, day_window
+from podemos_assets.resources.branches import BranchUnreachable, MySQLBranchReader
 from podemos_assets.sucursales.assets import extract_box, extraccion_sucursales
 from podemos_assets.sucursales.automation import catch_up_requests, failed_days
 from podemos_assets.sucursales.conciliacion import compare_fingerprints, detect_deletes
 from podemos_assets.sucursales.extract import extract_path, read_branch_day, reconcile, validate
-from podemos_assets.sucursales.partitions import range_tags
+from podemos_assets.sucursales.partitions import day_window, range_tags
 from podemos_assets_tests.sucursales.mariadb import free_port
 
 pytestmark = pytest.mark.mariadb

@@ -81,6 +81,7 @@ def columns_of(model: type[pda.DataFrameModel]) -> list[dict[str, Any]]:
             {
                 "name": name,
                 "dtype": str(col.dtype),
+                "arrow": arrow_type(col.dtype),  # the pyarrow type (None for a non-Arrow dtype)
                 "nullable": bool(col.nullable),
                 "description": col.description,
                 "classification": meta.get("classification"),
@@ -90,10 +91,15 @@ def columns_of(model: type[pda.DataFrameModel]) -> list[dict[str, Any]]:
     return out
 
 
+def arrow_type(dtype):
+    """The pyarrow type behind a pandera column dtype (`pd.ArrowDtype`), or None."""
+    return getattr(getattr(dtype, "type", None), "pyarrow_dtype", None)
+
+
 def readable_type(dtype) -> str:
     """A column type as an analyst reads it: `decimal(18,2)`, `timestamp(UTC)`, `date`, `string`, `int64`
     (pandas prints Arrow-backed types as `decimal128(18, 2)[pyarrow]`)."""
-    arrow = getattr(getattr(dtype, "type", None), "pyarrow_dtype", None)
+    arrow = arrow_type(dtype)
     if arrow is None:
         return str(dtype)
     if patypes.is_decimal(arrow):

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from podemos_assets.campo import metrics, transform
-from podemos_assets.campo.partitions import event_days
+from podemos_assets.campo.partitions import EVENT_DAY_PARTITIONS
 from podemos_assets.campo.schemas import TABLES, CuarentenaCampo, MetricasCampo
 from podemos_assets.gobierno.vocabulary import Audience, AUDIENCE_TAG, analyst_facing, report_files, schema_metadata
 from podemos_assets.resources.lake import LakeResource
@@ -83,7 +83,7 @@ def schema_check(lake: LakeResource, asset_key: dg.AssetKey, model, keys: list[s
 @dg.multi_asset(
     specs=_specs(),
     check_specs=_schema_check_specs(),
-    partitions_def=event_days,
+    partitions_def=EVENT_DAY_PARTITIONS,
     backfill_policy=dg.BackfillPolicy.single_run(),  # a catch-up of many days is one run, one landing scan
     can_subset=False,
 )
@@ -125,7 +125,7 @@ def eventos_campo(context: dg.AssetExecutionContext, lake: LakeResource):
 
 @dg.asset(
     group_name="campo",
-    partitions_def=event_days,
+    partitions_def=EVENT_DAY_PARTITIONS,
     backfill_policy=dg.BackfillPolicy.single_run(),
     deps=["eventos_campo", QUARANTINE],
     kinds={"parquet"},

@@ -16,7 +16,7 @@ import dagster as dg
 
 from podemos_assets.automation import sensor_status
 from podemos_assets.campo import transform
-from podemos_assets.campo.partitions import event_days
+from podemos_assets.campo.partitions import EVENT_DAY_PARTITIONS
 from podemos_assets.resources.clock import ClockResource
 from podemos_assets.resources.lake import LakeResource
 
@@ -86,7 +86,7 @@ def _already_built(context: dg.SensorEvaluationContext, lake: LakeResource,
 )
 def campo_landing_sensor(context: dg.SensorEvaluationContext, lake: LakeResource, clock: ClockResource):
     cursor = json.loads(context.cursor) if context.cursor else {}
-    valid = set(event_days.get_partition_keys(current_time=clock.now(), dynamic_partitions_store=None))
+    valid = set(EVENT_DAY_PARTITIONS.get_partition_keys(current_time=clock.now(), dynamic_partitions_store=None))
     new, touched, next_cursor = plan(lake, cursor, valid)
     if not context.cursor:
         touched = _already_built(context, lake, touched)

@@ -5,4 +5,4 @@ import dagster as dg
 
 from podemos_assets.config import GO_LIVE
 
-event_days = dg.DailyPartitionsDefinition(start_date=GO_LIVE, timezone="America/Mexico_City", end_offset=1)
+EVENT_DAY_PARTITIONS = dg.DailyPartitionsDefinition(start_date=GO_LIVE, timezone="America/Mexico_City", end_offset=1)

@@ -17,7 +17,7 @@ from podemos_assets.pagos import schemas
 from podemos_assets.pagos.extracts import read_day
 from podemos_assets.pagos.layout import compact
 from podemos_assets.pagos.merge import merge_day
-from podemos_assets.pagos.partitions import DIARIO, UNA_CORRIDA, extract_deps
+from podemos_assets.pagos.partitions import PAYMENT_DAY_PARTITIONS, SINGLE_RUN_BACKFILL, extract_deps
 from podemos_assets.resources import WAREHOUSE_POOL, LakeResource, WarehouseResource
 from podemos_assets.sucursales.registry import load_registry
 
@@ -45,8 +45,8 @@ class MergeConfig(dg.Config):
 @dg.multi_asset(
     name="pagos_merge",
     specs=[_spec(t) for t in schemas.TABLES],
-    partitions_def=DIARIO,
-    backfill_policy=UNA_CORRIDA,
+    partitions_def=PAYMENT_DAY_PARTITIONS,
+    backfill_policy=SINGLE_RUN_BACKFILL,
     pool=WAREHOUSE_POOL,
     can_subset=False,
 )

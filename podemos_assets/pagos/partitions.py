@@ -6,11 +6,11 @@ import warnings
 
 import dagster as dg
 
-from podemos_assets.sucursales.partitions import fecha_partitions
+from podemos_assets.sucursales.partitions import BRANCH_DATE_PARTITIONS
 
 # The very `fecha` dimension of the branch extracts (same zone), so the fecha -> day mapping is exact.
-DIARIO = fecha_partitions
-UNA_CORRIDA = dg.BackfillPolicy.single_run()  # a backfill of N days is one run that merges them in order
+PAYMENT_DAY_PARTITIONS = BRANCH_DATE_PARTITIONS
+SINGLE_RUN_BACKFILL = dg.BackfillPolicy.single_run()  # a backfill of N days is one run that merges them in order
 SOURCE_TABLES = ("transacciones", "cuentas", "clientes", "calendario_pagos")
 
 

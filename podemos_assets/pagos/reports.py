@@ -14,7 +14,7 @@ from dagster_dbt import DbtProject, dbt_assets
 
 from podemos_assets.automation import after_upstream
 from podemos_assets.gobierno.dbt import GovernedDbtTranslator
-from podemos_assets.pagos.partitions import DIARIO, UNA_CORRIDA
+from podemos_assets.pagos.partitions import PAYMENT_DAY_PARTITIONS, SINGLE_RUN_BACKFILL
 from podemos_assets.resources import WAREHOUSE_POOL
 from podemos_assets.resources.dbt import DBT_DIR, prepare_manifest
 from podemos_assets.resources.dbt_cli import PodemosDbtCliResource
@@ -43,7 +43,7 @@ class PagosTranslator(GovernedDbtTranslator):  # + classification, sort/dist key
 
 
 @dbt_assets(manifest=dbt_project.manifest_path, project=dbt_project, select=PARTITIONED, name="reportes_diarios",
-            partitions_def=DIARIO, backfill_policy=UNA_CORRIDA, pool=WAREHOUSE_POOL,
+            partitions_def=PAYMENT_DAY_PARTITIONS, backfill_policy=SINGLE_RUN_BACKFILL, pool=WAREHOUSE_POOL,
             dagster_dbt_translator=PagosTranslator())
 def reportes_diarios(context: dg.AssetExecutionContext, dbt: PodemosDbtCliResource):
     """Daily collections and portfolio at risk for the run's days (one dbt build for the whole range)."""

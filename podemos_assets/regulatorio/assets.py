@@ -1,7 +1,7 @@
 """The 15 source assets (one factory over the registry) and `reporte_regulatorio_diario`.
 
 Partitions: America/Mexico_City days, the regulator's business day, kept rather than the branch ETL's
-America/Cancun `fecha_partitions`: every file source, the deadlines and campo's `pagos_campo` (read by
+America/Cancun `BRANCH_DATE_PARTITIONS`: every file source, the deadlines and campo's `pagos_campo` (read by
 `app_campo`, mapped day to day) are Mexico City days, and the two warehouse inputs could not be mapped day
 to day even in the same zone: a `pagos_historicos` partition is an *extraction* day (`updated_at`), while a
 report day gathers the payments of a *payment* date, which later extraction days can still change. Those
@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 
 import dagster as dg
 
-from podemos_assets.config import GO_LIVE
 from podemos_assets.gobierno import schema_metadata
 from podemos_assets.gobierno.vocabulary import report_files
 from podemos_assets.regulatorio.errors import (
@@ -25,6 +24,7 @@ from podemos_assets.regulatorio.errors import (
     SourceMissing,
 )
 from podemos_assets.regulatorio.extracts import ingest
+from podemos_assets.regulatorio.partitions import REPORT_DAY_PARTITIONS
 from podemos_assets.regulatorio.registry import CUTOFF, TZ_NAME, Source, at, load_sources
 from podemos_assets.regulatorio.report import deliver, gather, missing_required
 from podemos_assets.regulatorio.schemas import SOURCE_MODELS, SeccionCartera
@@ -32,7 +32,6 @@ from podemos_assets.resources import LakeResource, WarehouseResource
 from podemos_assets.resources.clock import ClockResource
 
 GROUP = "regulatorio"
-PARTITIONS = dg.DailyPartitionsDefinition(start_date=GO_LIVE, timezone=TZ_NAME)
 REPORT_KEY = dg.AssetKey("reporte_regulatorio_diario")
 SCHEMA_CHECK = "esquema_y_totales_de_control"
 RECONCILIATION_CHECK = "conciliacion_al_centavo"
@@ -70,7 +69,7 @@ def build_source_asset(source: Source) -> dg.AssetsDefinition:
 
     @dg.asset(
         key=key,
-        partitions_def=PARTITIONS,
+        partitions_def=REPORT_DAY_PARTITIONS,
         group_name=GROUP,
         owners=[source.owner],
         description=f"{source.description} Format {source.format}; arrives {source.window[0]:%H:%M}-"
@@ -133,7 +132,7 @@ with warnings.catch_warnings():
 
 REPORT_SPEC = dict(
     key=REPORT_KEY,
-    partitions_def=PARTITIONS,
+    partitions_def=REPORT_DAY_PARTITIONS,
     group_name=GROUP,
     description="Daily regulatory report of business day `fecha`: one CSV per section (portfolio by branch and "
     "product with PAR buckets, payments received, disbursements, PLD alerts, complaints, ledger, treasury, ...), an "

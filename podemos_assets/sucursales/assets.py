@@ -27,7 +27,7 @@ from podemos_assets.sucursales.extract import (
     KEYS_SCHEMA, TABLAS, BranchDay, extract_path, fingerprint_path, keys_path, money_sum, read_branch_day,
     reconcile, validate,
 )
-from podemos_assets.sucursales.partitions import BRANCHES, PARTITIONS, split_key
+from podemos_assets.sucursales.partitions import BRANCHES, BRANCH_DAY_PARTITIONS, split_key
 from podemos_assets.sucursales.checks import EXTRACTION_CHECKS
 from podemos_assets.sucursales.schemas import KEYS, MODELS
 
@@ -46,7 +46,7 @@ SPECS = [
         f"[fecha 00:00, fecha+1 00:00) in the branch's zone, with lineage columns. Lake: "
         f"{extract_path(t, datetime(2026, 1, 1).date(), 'suc_NNN').replace('2026-01-01', 'YYYY-MM-DD')}.",
         group_name="sucursales",
-        partitions_def=PARTITIONS,
+        partitions_def=BRANCH_DAY_PARTITIONS,
         metadata=schema_metadata(MODELS[t]),
         kinds={"mysql", "parquet"},
         skippable=True,  # materializations are reported per partition (see module docstring)
@@ -160,7 +160,7 @@ def extract_box(lake: LakeResource, branches: BranchesResource, keys: list[str],
     name="extraccion_sucursales",
     specs=SPECS,
     check_specs=EXTRACTION_CHECKS,
-    partitions_def=PARTITIONS,
+    partitions_def=BRANCH_DAY_PARTITIONS,
     pool="sucursales",
     can_subset=False,
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=200),

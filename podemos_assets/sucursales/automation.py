@@ -31,7 +31,7 @@ from podemos_assets.resources.clock import ClockResource
 from podemos_assets.sucursales.assets import extraccion_sucursales
 from podemos_assets.sucursales.conciliacion import conciliacion_sucursales
 from podemos_assets.sucursales.partitions import (
-    BRANCHES, PARTITION_TZ, PARTITIONS, SETTLING_DAYS, contiguous_blocks, range_tags, split_key,
+    BRANCHES, PARTITION_TZ, BRANCH_DAY_PARTITIONS, SETTLING_DAYS, contiguous_blocks, range_tags, split_key,
 )
 from podemos_assets.sucursales.schemas import HUELLAS, KEYS
 
@@ -100,7 +100,7 @@ def failed_days(instance: dg.DagsterInstance, ids: list[str], first: date, last:
     """Branch-days in [first, last] whose latest extraction attempt failed, per branch."""
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     keys = [f"{d.isoformat()}|{suc}" for suc in ids for d in days]
-    status = instance.get_status_by_partition(KEYS["transacciones"], keys, PARTITIONS) or {}
+    status = instance.get_status_by_partition(KEYS["transacciones"], keys, BRANCH_DAY_PARTITIONS) or {}
     out: dict[str, list[date]] = {}
     for key, state in status.items():
         if state == dg.AssetPartitionStatus.FAILED:

@@ -32,7 +32,7 @@ from podemos_assets.resources.lake import LakeResource
 from podemos_assets.sucursales.extract import (
     KEYS_SCHEMA, TABLAS, fingerprint_prefix, hive_fecha, keys_prefix, tombstone_path,
 )
-from podemos_assets.sucursales.partitions import BRANCHES, PARTITIONS, SETTLING_DAYS, split_key
+from podemos_assets.sucursales.partitions import BRANCHES, BRANCH_DAY_PARTITIONS, SETTLING_DAYS, split_key
 from podemos_assets.sucursales.checks import MASS_DELETE_ROWS, MASS_DELETE_SHARE, RECONCILIATION_CHECKS
 from podemos_assets.sucursales.schemas import BAJAS, HUELLAS, KEYS, Text
 
@@ -134,19 +134,19 @@ def compared_range(fecha: date) -> tuple[date, date]:
 @dg.multi_asset(
     name="conciliacion_sucursales",
     specs=[
-        dg.AssetSpec(BAJAS, deps=[KEYS[t] for t in RECONCILED], group_name="sucursales", partitions_def=PARTITIONS,
+        dg.AssetSpec(BAJAS, deps=[KEYS[t] for t in RECONCILED], group_name="sucursales", partitions_def=BRANCH_DAY_PARTITIONS,
                      description="Tombstones of rows hard-deleted at a branch: every key the lake ever held "
                      "(the key index) against the keys the branch holds now. Lake: "
                      "raw/sucursales/_bajas/{tabla}/sucursal=/fecha=/part-0.parquet.",
                      metadata=schema_metadata(Bajas), kinds={"mysql", "parquet"}, skippable=True),
-        dg.AssetSpec(HUELLAS, deps=[KEYS[t] for t in TABLAS], group_name="sucursales", partitions_def=PARTITIONS,
+        dg.AssetSpec(HUELLAS, deps=[KEYS[t] for t in TABLAS], group_name="sucursales", partitions_def=BRANCH_DAY_PARTITIONS,
                      description="Settling of any age: the branch-days older than the nightly window whose row count "
                      "or SUM(monto) per updated_at day differ from the lake's (one GROUP BY per table). Lake: "
                      "raw/sucursales/_huellas_diferencias/sucursal=/fecha=/part-0.parquet.",
                      metadata=schema_metadata(Huellas), kinds={"mysql", "parquet"}, skippable=True),
     ],
     check_specs=RECONCILIATION_CHECKS,
-    partitions_def=PARTITIONS,
+    partitions_def=BRANCH_DAY_PARTITIONS,
     pool="sucursales",
     can_subset=False,
     backfill_policy=dg.BackfillPolicy.multi_run(max_partitions_per_run=200),

@@ -26,9 +26,9 @@ def branches() -> tuple[Branch, ...]:
 
 
 BRANCHES: dict[str, Branch] = {b.id: b for b in branches()}
-fecha_partitions = dg.DailyPartitionsDefinition(start_date=GO_LIVE, timezone=PARTITION_TZ)
-sucursal_partitions = dg.StaticPartitionsDefinition(list(BRANCHES))
-PARTITIONS = dg.MultiPartitionsDefinition({"fecha": fecha_partitions, "sucursal": sucursal_partitions})
+BRANCH_DATE_PARTITIONS = dg.DailyPartitionsDefinition(start_date=GO_LIVE, timezone=PARTITION_TZ)
+BRANCH_PARTITIONS = dg.StaticPartitionsDefinition(list(BRANCHES))
+BRANCH_DAY_PARTITIONS = dg.MultiPartitionsDefinition({"fecha": BRANCH_DATE_PARTITIONS, "sucursal": BRANCH_PARTITIONS})
 
 
 def day_window(day: date) -> tuple[datetime, datetime]:

@@ -38,10 +38,10 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from podemos_assets.campo import protocol as p  # noqa: E402
-from podemos_assets.campo.auth import write_secrets_file  # noqa: E402
-from podemos_assets.campo.server import serving_subprocess  # noqa: E402
-from podemos_assets.campo.simulator import device_secret, make_event, make_fleet, run_fleet  # noqa: E402
+from podemos_assets.ingesta import protocol as p  # noqa: E402
+from podemos_assets.ingesta.auth import write_secrets_file  # noqa: E402
+from podemos_assets.ingesta.server import serving_subprocess  # noqa: E402
+from podemos_assets.demo.simulator import device_secret, make_event, make_fleet, run_fleet  # noqa: E402
 from podemos_assets.resources.lake import LakeResource  # noqa: E402
 
 BEFORE_REV = "c509839"  # the last commit before the typed contract and group commit

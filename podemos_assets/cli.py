@@ -15,7 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("podemos_assets.demo.generate", "write the seeded demo data (branches, field events, sources)"),
     "demo": ("podemos_assets.demo.run", "materialize the whole platform on the demo data and print a summary"),
     "instance-setup": ("podemos_assets.instance", "create DAGSTER_HOME and set the concurrency pool limits"),
-    "ingest": ("podemos_assets.campo.cli", "field-event ingestion service (`podemos ingest serve`)"),
+    "ingest": ("podemos_assets.ingesta.cli", "field-event ingestion service (`podemos ingest serve`)"),
     "backfill": ("podemos_assets.sucursales.cli", "extract branch-days: `podemos backfill --sucursal suc_007 --desde … --hasta …`"),
 }
 # Subcommands whose module declares its own arguments (`add_arguments(parser)`, a light import by contract);
@@ -81,7 +81,7 @@ def _ingest_arguments(parser: argparse.ArgumentParser) -> None:
     serve = sub.add_parser("serve", help="serve POST /v1/batches and PUT /v1/fotos/{sha256}")
     serve.add_argument("--host", default="127.0.0.1", help="bind address (default loopback only)")
     serve.add_argument("--port", type=_port, default=8700)
-    # None = the service's own limit (campo.app.DEFAULT_MAX_IN_FLIGHT, filled in when it is imported).
+    # None = the service's own limit (ingesta.app.DEFAULT_MAX_IN_FLIGHT, filled in when it is imported).
     serve.add_argument("--max-in-flight", type=_positive, default=None,
                        help="concurrent requests before answering 429 with Retry-After (default: the service's)")
 
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         parser.exit(2, f"{prog}: not available in this build\n")
     if args.command == "ingest" and args.max_in_flight is None:
-        args.max_in_flight = importlib.import_module("podemos_assets.campo.app").DEFAULT_MAX_IN_FLIGHT
+        args.max_in_flight = importlib.import_module("podemos_assets.ingesta.app").DEFAULT_MAX_IN_FLIGHT
     from podemos_assets.config import ConfigError
 
     try:

@@ -91,8 +91,8 @@ def test_backfill_still_dispatches_to_its_own_arguments_and_main(tmp_path, capsy
 
 
 def test_ingest_serve_gets_the_service_limit_and_the_arguments(monkeypatch, tmp_path):
-    import podemos_assets.campo.cli as campo_cli
-    from podemos_assets.campo.app import DEFAULT_MAX_IN_FLIGHT
+    import podemos_assets.ingesta.cli as campo_cli
+    from podemos_assets.ingesta.app import DEFAULT_MAX_IN_FLIGHT
 
     monkeypatch.setenv("PODEMOS_HOME", str(tmp_path))
     seen = []

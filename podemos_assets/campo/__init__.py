@@ -1,6 +1,6 @@
 """Capability `campo`: field events from officers' devices (see docs/campo.md and shared DESIGN.md §3).
 
-The ingestion service (`campo.app`, `campo.lambda_handler`) writes the landing zone; these definitions
+The ingestion service (`ingesta.app`, `ingesta.lambda_handler`) writes the landing zone; these definitions
 build the curated tables and metrics from it. Exposes `defs`, merged by definitions.py.
 """
 

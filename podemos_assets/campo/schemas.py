@@ -12,7 +12,7 @@ import pandas as pd
 import pandera.pandas as pda
 import pyarrow
 
-from podemos_assets.campo import protocol as p
+from podemos_assets.ingesta import protocol as p
 from podemos_assets.gobierno.vocabulary import Classification as C
 from podemos_assets.gobierno.vocabulary import column
 

@@ -20,8 +20,8 @@ import pandera.errors
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from podemos_assets.campo import protocol as p
-from podemos_assets.campo.landing import LANDING_PREFIX, RECORD_DECODER
+from podemos_assets.ingesta import protocol as p
+from podemos_assets.ingesta.landing import LANDING_PREFIX, RECORD_DECODER
 from podemos_assets.campo.schemas import TABLES, TYPE_TABLE, CuarentenaCampo
 from podemos_assets.resources.lake import LakeResource
 

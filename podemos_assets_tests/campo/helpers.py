@@ -9,10 +9,10 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from podemos_assets.campo import protocol as p
-from podemos_assets.campo.auth import DeviceSecrets
-from podemos_assets.campo.service import IngestCore
-from podemos_assets.campo.simulator import device_secret, make_event
+from podemos_assets.ingesta import protocol as p
+from podemos_assets.ingesta.auth import DeviceSecrets
+from podemos_assets.ingesta.service import IngestCore
+from podemos_assets.demo.simulator import device_secret, make_event
 from podemos_assets.resources.idempotency import IdempotencyStore
 from podemos_assets.resources.lake import LakeResource
 

@@ -10,11 +10,11 @@ from urllib.parse import urlparse
 
 import pytest
 
-from podemos_assets.campo import protocol as p
-from podemos_assets.campo.app import create_app
-from podemos_assets.campo.auth import AUTH_FAILED, DeviceSecrets, WeakSecret, new_device_secret
-from podemos_assets.campo.server import serving
-from podemos_assets.campo.service import IngestCore
+from podemos_assets.ingesta import protocol as p
+from podemos_assets.ingesta.app import create_app
+from podemos_assets.ingesta.auth import AUTH_FAILED, DeviceSecrets, WeakSecret, new_device_secret
+from podemos_assets.ingesta.server import serving
+from podemos_assets.ingesta.service import IngestCore
 from podemos_assets.campo.transform import landing_keys, read_landing
 from podemos_assets_tests.campo.helpers import SECRETS, batch_body, events, make_core, signed
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from podemos_assets.campo import protocol as p
+from podemos_assets.ingesta import protocol as p
 from podemos_assets.campo.transform import landing_keys, read_landing
 from podemos_assets_tests.campo.helpers import batch_body, events, make_core, signed
 
@@ -21,7 +21,7 @@ SCHEMA = Path(p.__file__).with_name(p.SCHEMA_FILE)
 
 def test_the_published_json_schema_is_the_one_the_structs_generate():
     assert SCHEMA.read_text(encoding="utf-8") == p.schema_text(), (
-        "regenerate it: python -m podemos_assets.campo.protocol > podemos_assets/campo/contrato_campo.schema.json")
+        "regenerate it: python -m podemos_assets.ingesta.protocol > podemos_assets/ingesta/contrato_campo.schema.json")
     schema = json.loads(SCHEMA.read_text())
     assert schema["$defs"]["Batch"]["properties"]["events"]["maxItems"] == p.MAX_EVENTS
     assert schema["$defs"]["Batch"]["additionalProperties"] is False

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from podemos_assets.campo import protocol as p
+from podemos_assets.ingesta import protocol as p
 from podemos_assets.resources.idempotency import CONFLICT, DUPLICATE, IN_FLIGHT, NEW, IdempotencyStore
 
 

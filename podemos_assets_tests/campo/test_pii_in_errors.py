@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta, timezone
 import dagster as dg
 
 from podemos_assets.campo import eventos_campo
-from podemos_assets.campo.lambda_handler import handle_event
+from podemos_assets.ingesta.lambda_handler import handle_event
 from podemos_assets.campo.transform import landing_keys, quarantine_key, read_landing
 from podemos_assets.demo.branches import make_curp
 from podemos_assets_tests.campo.helpers import batch_body, events, make_core, signed

@@ -14,9 +14,9 @@ from collections import Counter
 import boto3
 import pytest
 
-from podemos_assets.campo import lambda_handler
-from podemos_assets.campo.app import build_core
-from podemos_assets.campo.auth import AUTH_FAILED
+from podemos_assets.ingesta import lambda_handler
+from podemos_assets.ingesta.app import build_core
+from podemos_assets.ingesta.auth import AUTH_FAILED
 from podemos_assets.campo.transform import build_day, landing_keys, read_landing, touched_days
 from podemos_assets.config import load_settings
 from podemos_assets.resources.dynamo import DynamoIdempotencyStore

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import httpx
 import pytest
 
-from podemos_assets.campo.sdk import DeviceClient, Outbox, SyncError
+from podemos_assets.ingesta.sdk import DeviceClient, Outbox, SyncError
 
 
 def serve(answers: list[int]):

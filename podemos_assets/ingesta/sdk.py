@@ -22,7 +22,7 @@ from pathlib import Path
 
 import httpx
 
-from podemos_assets.campo import protocol as p
+from podemos_assets.ingesta import protocol as p
 
 PENDING, SENT, CONFLICT, REJECTED = "pendiente", "enviado", "conflicto", "rechazado"
 _FINAL = {"accepted": SENT, "duplicate": SENT, "conflict": CONFLICT, "rejected": REJECTED}

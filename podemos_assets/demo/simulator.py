@@ -17,8 +17,8 @@ from pathlib import Path
 
 import httpx
 
-from podemos_assets.campo import protocol as p
-from podemos_assets.campo.sdk import DeviceClient, Outbox, SyncReport
+from podemos_assets.ingesta import protocol as p
+from podemos_assets.ingesta.sdk import DeviceClient, Outbox, SyncReport
 
 
 def device_secret(seed: int, device_id: str) -> str:

@@ -3,7 +3,7 @@ bounds, canonical forms), limits, signing, and the reasons given for a refusal.
 
 Shared by the server (which enforces it), the landing-zone reader (which re-checks what it finds) and
 the device SDK (which follows it), so they never drift. `contrato_campo.schema.json` beside the SDK is
-generated from these structs (`python -m podemos_assets.campo.protocol > ...`; a test keeps it equal).
+generated from these structs (`python -m podemos_assets.ingesta.protocol > ...`; a test keeps it equal).
 
 Reasons name the field and the rule, never the value: a refused value may be a CURP, a phone number or
 exact GPS, and reasons reach responses, logs and the quarantine's public `motivo` column.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from podemos_assets.campo.app import DEFAULT_MAX_IN_FLIGHT
+from podemos_assets.ingesta.app import DEFAULT_MAX_IN_FLIGHT
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,8 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from podemos_assets.campo.app import SERVE_OPTIONS_ENV, build_core, create_app
-    from podemos_assets.campo.server import serve_forever
+    from podemos_assets.ingesta.app import SERVE_OPTIONS_ENV, build_core, create_app
+    from podemos_assets.ingesta.server import serve_forever
     from podemos_assets.config import load_settings
 
     settings = load_settings()
@@ -42,7 +42,7 @@ def main(args: argparse.Namespace) -> int:
 
         os.environ[SERVE_OPTIONS_ENV] = json.dumps(options)
         print(f"==> field-event ingestion (granian) on http://{args.host}:{args.port}", flush=True)
-        Granian("podemos_assets.campo.app:app_from_environment", address=args.host, port=args.port,
+        Granian("podemos_assets.ingesta.app:app_from_environment", address=args.host, port=args.port,
                 interface="asgi", factory=True, workers=args.workers, backlog=4096, log_access=False).serve()
         return 0
     if args.workers > 1:  # uvicorn's worker processes each import the app factory, as granian's do
@@ -53,7 +53,7 @@ def main(args: argparse.Namespace) -> int:
 
         os.environ[SERVE_OPTIONS_ENV] = json.dumps(options)
         print(f"==> field-event ingestion on http://{args.host}:{args.port} ({args.workers} processes)", flush=True)
-        uvicorn.run("podemos_assets.campo.app:app_from_environment", factory=True, host=args.host, port=args.port,
+        uvicorn.run("podemos_assets.ingesta.app:app_from_environment", factory=True, host=args.host, port=args.port,
                     workers=args.workers, log_level="warning", access_log=False, timeout_keep_alive=30, backlog=4096)
         return 0
     core = build_core(settings, group_commit=options["group_commit"])
@@ -63,7 +63,7 @@ def main(args: argparse.Namespace) -> int:
     return 0
 
 
-if __name__ == "__main__":  # `python -m podemos_assets.campo.cli serve`: without loading the other commands
+if __name__ == "__main__":  # `python -m podemos_assets.ingesta.cli serve`: without loading the other commands
     import sys
 
     _parser = argparse.ArgumentParser(prog="podemos ingest")

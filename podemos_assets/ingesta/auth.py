@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-from podemos_assets.campo.protocol import SIGNATURE_WINDOW_S, sign
+from podemos_assets.ingesta.protocol import SIGNATURE_WINDOW_S, sign
 
 SECRETS_ENV = "PODEMOS_DEVICE_SECRETS"  # JSON object {device_id: secret}
 SECRETS_FILE_ENV = "PODEMOS_DEVICE_SECRETS_FILE"  # path of such a JSON file

@@ -1,6 +1,6 @@
 """AWS Lambda entry point behind API Gateway (REST v1 or HTTP v2 payloads), around the same core.
 
-Deploy with handler `podemos_assets.campo.lambda_handler.handler`; API Gateway's own throttling gives
+Deploy with handler `podemos_assets.ingesta.lambda_handler.handler`; API Gateway's own throttling gives
 the 429s. The idempotency and replay store is DynamoDB by default here (`PODEMOS_CAMPO_STORE_URL`,
 default `dynamodb://campo_eventos/campo_firmas`): each container has its own disk, so an SQLite store
 would give each one its own idempotency and replay guard. The lake is S3 (`PODEMOS_LAKE_URL=s3://...`),
@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from podemos_assets.campo.service import IngestCore
+from podemos_assets.ingesta.service import IngestCore
 
 _core: IngestCore | None = None
 
@@ -20,7 +20,7 @@ _core: IngestCore | None = None
 def _default_core() -> IngestCore:
     global _core
     if _core is None:  # once per Lambda container, reused across invocations
-        from podemos_assets.campo.app import build_core
+        from podemos_assets.ingesta.app import build_core
         from podemos_assets.config import load_settings
 
         _core = build_core(load_settings(), default_store="dynamodb")

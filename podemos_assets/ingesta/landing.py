@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta, Raw, Struct
 
-from podemos_assets.campo import protocol as p
+from podemos_assets.ingesta import protocol as p
 from podemos_assets.resources.lake import LakeResource
 
 LANDING_PREFIX = "landing/campo/"

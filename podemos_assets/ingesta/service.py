@@ -21,9 +21,9 @@ from datetime import datetime, timezone
 import msgspec
 import orjson
 
-from podemos_assets.campo import protocol as p
-from podemos_assets.campo.auth import AuthError, DeviceSecrets, verify
-from podemos_assets.campo.landing import GroupLanding, LandingLine
+from podemos_assets.ingesta import protocol as p
+from podemos_assets.ingesta.auth import AuthError, DeviceSecrets, verify
+from podemos_assets.ingesta.landing import GroupLanding, LandingLine
 from podemos_assets.resources.idempotency import CONFLICT, DUPLICATE, EventStore
 from podemos_assets.resources.lake import LakeResource
 

@@ -18,9 +18,9 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from podemos_assets.campo import protocol as p
-from podemos_assets.campo.auth import DeviceSecrets
-from podemos_assets.campo.service import CoreResponse, IngestCore, overloaded, too_large
+from podemos_assets.ingesta import protocol as p
+from podemos_assets.ingesta.auth import DeviceSecrets
+from podemos_assets.ingesta.service import CoreResponse, IngestCore, overloaded, too_large
 from podemos_assets.config import Settings
 from podemos_assets.resources.idempotency import open_store
 from podemos_assets.resources.lake import LakeResource

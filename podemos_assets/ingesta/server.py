@@ -61,7 +61,7 @@ def serving_subprocess(env: dict[str, str], host: str = "127.0.0.1", port: int |
     import httpx
 
     port = port or free_port(host)
-    cmd = [sys.executable, "-m", "podemos_assets.campo.cli", "serve", "--host", host, "--port", str(port)]
+    cmd = [sys.executable, "-m", "podemos_assets.ingesta.cli", "serve", "--host", host, "--port", str(port)]
     if max_in_flight:
         cmd += ["--max-in-flight", str(max_in_flight)]
     cmd += list(args)

@@ -20,7 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 # Subcommands whose module declares its own arguments (`add_arguments(parser)`, a light import by contract);
 # their module is imported only when the command line names them.
-OWN_ARGUMENTS = {"backfill"}
+OWN_ARGUMENTS = {"backfill", "ingest"}
 
 
 class Parser(argparse.ArgumentParser):
@@ -30,7 +30,7 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
 
 
-def _positive(text: str) -> int:
+def positive_int(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
@@ -40,8 +40,8 @@ def _positive(text: str) -> int:
     return value
 
 
-def _port(text: str) -> int:
-    value = _positive(text)
+def port_number(text: str) -> int:
+    value = positive_int(text)
     if value > 65535:
         raise argparse.ArgumentTypeError(f"expected a TCP port 1-65535, got {text!r}")
     return value
@@ -58,17 +58,73 @@ def _generate_arguments(parser: argparse.ArgumentParser) -> None:
     from podemos_assets.demo.scenario import DEMO_BRANCHES, DEMO_DAYS  # stdlib only
 
     parser.add_argument("--start", type=_iso_date, metavar="YYYY-MM-DD", help="first day (default: DAYS days before today)")
-    parser.add_argument("--days", type=_positive, default=DEMO_DAYS,
+    parser.add_argument("--days", type=positive_int, default=DEMO_DAYS,
                         help=f"how many business days (default {DEMO_DAYS}, which hold all the planted trouble)")
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--branches", type=_positive, default=DEMO_BRANCHES,
+    parser.add_argument("--branches", type=positive_int, default=DEMO_BRANCHES,
                         help=f"how many branches of the registry (default {DEMO_BRANCHES}; 200 is the whole company)")
-    parser.add_argument("--clients-per-branch", type=_positive, default=60)
+    parser.add_argument("--clients-per-branch", type=positive_int, default=60)
     parser.add_argument("--no-trouble", dest="trouble", action="store_false", help="no planted trouble")
 
 
 def _demo_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--nights", type=_positive, default=None,
+    parser.add_argument("--nights", type=positive_int, default=None,
+                        help="walk only the first N nights of the generated days (default: all of them)")
+
+
+def _instance_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--force", action="store_true", help="rewrite dagster.yaml even if unchanged")
+
+
+ARGUMENTS = {"backfill", "ingest"}
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, except that a user error is one line (no usage dump) and exit code 2."""
+
+    def error(self, message: str):  # noqa: D102 - argparse's hook
+        self.exit(2, f"{self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def port_number(text: str) -> int:
+    value = positive_int(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"expected a TCP port 1-65535, got {text!r}")
+    return value
+
+
+def _iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def _generate_arguments(parser: argparse.ArgumentParser) -> None:
+    from podemos_assets.demo.scenario import DEMO_BRANCHES, DEMO_DAYS  # stdlib only
+
+    parser.add_argument("--start", type=_iso_date, metavar="YYYY-MM-DD", help="first day (default: DAYS days before today)")
+    parser.add_argument("--days", type=positive_int, default=DEMO_DAYS,
+                        help=f"how many business days (default {DEMO_DAYS}, which hold all the planted trouble)")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--branches", type=positive_int, default=DEMO_BRANCHES,
+                        help=f"how many branches of the registry (default {DEMO_BRANCHES}; 200 is the whole company)")
+    parser.add_argument("--clients-per-branch", type=positive_int, default=60)
+    parser.add_argument("--no-trouble", dest="trouble", action="store_false", help="no planted trouble")
+
+
+def _demo_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--nights", type=positive_int, default=None,
                         help="walk only the first N nights of the generated days (default: all of them)")
 
 
@@ -80,9 +136,9 @@ def _ingest_arguments(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="ingest_command", required=True)
     serve = sub.add_parser("serve", help="serve POST /v1/batches and PUT /v1/fotos/{sha256}")
     serve.add_argument("--host", default="127.0.0.1", help="bind address (default loopback only)")
-    serve.add_argument("--port", type=_port, default=8700)
+    serve.add_argument("--port", type=port_number, default=8700)
     # None = the service's own limit (ingesta.app.DEFAULT_MAX_IN_FLIGHT, filled in when it is imported).
-    serve.add_argument("--max-in-flight", type=_positive, default=None,
+    serve.add_argument("--max-in-flight", type=positive_int, default=None,
                        help="concurrent requests before answering 429 with Retry-After (default: the service's)")
 
 
@@ -90,7 +146,6 @@ ARGUMENTS = {
     "generate": _generate_arguments,
     "demo": _demo_arguments,
     "instance-setup": _instance_arguments,
-    "ingest": _ingest_arguments,
 }
 
 
@@ -154,8 +209,6 @@ def main(argv: list[str] | None = None) -> int:
         if exc.name != args._module:
             raise
         parser.exit(2, f"{prog}: not available in this build\n")
-    if args.command == "ingest" and args.max_in_flight is None:
-        args.max_in_flight = importlib.import_module("podemos_assets.ingesta.app").DEFAULT_MAX_IN_FLIGHT
     from podemos_assets.config import ConfigError
 
     try:

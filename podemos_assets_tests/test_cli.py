@@ -90,17 +90,24 @@ def test_backfill_still_dispatches_to_its_own_arguments_and_main(tmp_path, capsy
         "podemos backfill: the following arguments are required: --sucursal (see `podemos backfill --help`)"]
 
 
-def test_ingest_serve_gets_the_service_limit_and_the_arguments(monkeypatch, tmp_path):
-    import podemos_assets.ingesta.cli as campo_cli
-    from podemos_assets.ingesta.app import DEFAULT_MAX_IN_FLIGHT
+def test_ingest_serve_takes_every_option_of_the_service(monkeypatch, tmp_path):
+    """`podemos ingest serve` and `python -m podemos_assets.ingesta.cli serve` are one declaration: the
+    options the benchmark and the tests use (--server, --workers, --no-group-commit) reach the service."""
+    import podemos_assets.ingesta.cli as ingest_cli
 
     monkeypatch.setenv("PODEMOS_HOME", str(tmp_path))
     seen = []
-    monkeypatch.setattr(campo_cli, "main", lambda args: seen.append(args) or 0)
+    monkeypatch.setattr(ingest_cli, "main", lambda args: seen.append(args) or 0)
     assert cli.main(["ingest", "serve", "--port", "8711"]) == 0
-    assert cli.main(["ingest", "serve", "--max-in-flight", "3", "--host", "0.0.0.0"]) == 0
-    assert [(a.host, a.port, a.max_in_flight) for a in seen] == [
-        ("127.0.0.1", 8711, DEFAULT_MAX_IN_FLIGHT), ("0.0.0.0", 8700, 3)]
+    assert cli.main(["ingest", "serve", "--max-in-flight", "3", "--host", "0.0.0.0", "--server", "granian",
+                     "--workers", "2", "--no-group-commit"]) == 0
+    assert [(a.host, a.port, a.max_in_flight, a.server, a.workers, a.no_group_commit) for a in seen] == [
+        ("127.0.0.1", 8711, None, "uvicorn", 1, False), ("0.0.0.0", 8700, 3, "granian", 2, True)]
+
+
+def test_ingest_serve_refuses_a_bad_option_in_one_line(capsys):
+    code, _, err, _ = podemos("ingest", "serve", "--workers", "0")
+    assert code == 2 and len(err) == 1 and "--workers" in err[0] and "whole number >= 1" in err[0]
 
 
 def test_a_config_error_raised_while_running_is_one_line_exit_2(monkeypatch, tmp_path, capsys):

@@ -8,31 +8,36 @@ from __future__ import annotations
 
 import argparse
 
-from podemos_assets.ingesta.app import DEFAULT_MAX_IN_FLIGHT
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The one declaration of `podemos ingest` (light: `podemos --help` and user errors load no service)."""
+    from podemos_assets.cli import port_number, positive_int
+
     sub = parser.add_subparsers(dest="ingest_command", required=True)
     serve = sub.add_parser("serve", help="serve POST /v1/batches and PUT /v1/fotos/{sha256}")
     serve.add_argument("--host", default="127.0.0.1", help="bind address (default loopback only)")
-    serve.add_argument("--port", type=int, default=8700)
-    serve.add_argument("--max-in-flight", type=int, default=DEFAULT_MAX_IN_FLIGHT,
-                       help="requests admitted at once (bodies read) before answering 429 with Retry-After")
+    serve.add_argument("--port", type=port_number, default=8700)
+    # None = the service's own limit (ingesta.app.DEFAULT_MAX_IN_FLIGHT, filled in by main).
+    serve.add_argument("--max-in-flight", type=positive_int, default=None,
+                       help="requests admitted at once (bodies read) before answering 429 with Retry-After "
+                            "(default: the service's)")
     serve.add_argument("--no-group-commit", action="store_true",
                        help="one landing file and fsync per batch instead of per group of concurrent batches")
     serve.add_argument("--server", choices=("uvicorn", "granian"), default="uvicorn",
                        help="HTTP server: uvicorn (Python, default) or granian (compiled, Rust)")
-    serve.add_argument("--workers", type=int, default=1, choices=range(1, 65), metavar="N",
+    serve.add_argument("--workers", type=positive_int, default=1, metavar="N",
                        help="server processes (default 1); they share the store and the landing zone, and "
                             "the per-device limit is per process")
 
 
 def main(args: argparse.Namespace) -> int:
-    from podemos_assets.ingesta.app import SERVE_OPTIONS_ENV, build_core, create_app
+    from podemos_assets.ingesta.app import DEFAULT_MAX_IN_FLIGHT, SERVE_OPTIONS_ENV, build_core, create_app
     from podemos_assets.ingesta.server import serve_forever
     from podemos_assets.config import load_settings
 
     settings = load_settings()
+    if args.max_in_flight is None:
+        args.max_in_flight = DEFAULT_MAX_IN_FLIGHT
     options = {"max_in_flight": args.max_in_flight, "group_commit": not args.no_group_commit}
     if args.server == "granian":  # its worker imports the app factory, which reads the options from here
         import json

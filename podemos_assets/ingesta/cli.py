@@ -32,34 +32,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from podemos_assets.ingesta.app import DEFAULT_MAX_IN_FLIGHT, SERVE_OPTIONS_ENV, build_core, create_app
-    from podemos_assets.ingesta.server import serve_forever
+    from podemos_assets.ingesta.server import UVICORN_OPTIONS, serve_forever
     from podemos_assets.config import load_settings
 
     settings = load_settings()
     if args.max_in_flight is None:
         args.max_in_flight = DEFAULT_MAX_IN_FLIGHT
     options = {"max_in_flight": args.max_in_flight, "group_commit": not args.no_group_commit}
-    if args.server == "granian":  # its worker imports the app factory, which reads the options from here
+    factory = "podemos_assets.ingesta.app:app_from_environment"  # each worker process builds its own core
+    if args.server == "granian" or args.workers > 1:
         import json
         import os
 
-        from granian import Granian
+        os.environ[SERVE_OPTIONS_ENV] = json.dumps(options)  # read by the factory in every worker
+        print(f"==> field-event ingestion ({args.server}, {args.workers} process(es)) on "
+              f"http://{args.host}:{args.port}", flush=True)
+        if args.server == "granian":
+            from granian import Granian
 
-        os.environ[SERVE_OPTIONS_ENV] = json.dumps(options)
-        print(f"==> field-event ingestion (granian) on http://{args.host}:{args.port}", flush=True)
-        Granian("podemos_assets.ingesta.app:app_from_environment", address=args.host, port=args.port,
-                interface="asgi", factory=True, workers=args.workers, backlog=4096, log_access=False).serve()
-        return 0
-    if args.workers > 1:  # uvicorn's worker processes each import the app factory, as granian's do
-        import json
-        import os
+            Granian(factory, address=args.host, port=args.port, interface="asgi", factory=True,
+                    workers=args.workers, backlog=4096, log_access=False).serve()
+        else:
+            import uvicorn
 
-        import uvicorn
-
-        os.environ[SERVE_OPTIONS_ENV] = json.dumps(options)
-        print(f"==> field-event ingestion on http://{args.host}:{args.port} ({args.workers} processes)", flush=True)
-        uvicorn.run("podemos_assets.ingesta.app:app_from_environment", factory=True, host=args.host, port=args.port,
-                    workers=args.workers, log_level="warning", access_log=False, timeout_keep_alive=30, backlog=4096)
+            uvicorn.run(factory, factory=True, host=args.host, port=args.port, workers=args.workers,
+                        **UVICORN_OPTIONS)
         return 0
     core = build_core(settings, group_commit=options["group_commit"])
     print(f"==> field-event ingestion on http://{args.host}:{args.port} ({len(core.secrets)} devices, "

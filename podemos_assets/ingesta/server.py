@@ -18,11 +18,13 @@ def free_port(host: str = "127.0.0.1") -> int:
         return s.getsockname()[1]
 
 
+# backlog: a reconnect storm opens hundreds of connections at once; keep-alive long enough that a
+# device's batches reuse one connection.
+UVICORN_OPTIONS = dict(log_level="warning", access_log=False, timeout_keep_alive=30, backlog=4096)
+
+
 def _config(app, host: str, port: int) -> uvicorn.Config:
-    # backlog: a reconnect storm opens hundreds of connections at once; the default 2048 is fine,
-    # keep-alive long enough that a device's batches reuse one connection.
-    return uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
-                          timeout_keep_alive=30, backlog=4096)
+    return uvicorn.Config(app, host=host, port=port, **UVICORN_OPTIONS)
 
 
 def serve_forever(app, host: str, port: int) -> None:

@@ -12,7 +12,8 @@ complete* version reached the outbox. Hence these checks, judged every minute by
   ok when a complete version was delivered by 06:00:00; WARN ("aviso") when only a partial one was on time
   (from the cut-off on: a partial is loud); ERROR ("falla") after 06:00 when nothing on time was delivered
   (late is late: a complete version at 06:00:01 never makes the day pass).
-Each result carries `por_dia` metadata (day -> estado, mensaje); the alert sensor alerts per day from it.
+Each result carries `por_dia` metadata (day -> estado, mensaje); the platform's alert sensor
+(podemos_assets/alertas.py) alerts per day from it.
 """
 
 import dagster as dg

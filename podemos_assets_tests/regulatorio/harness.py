@@ -15,14 +15,14 @@ from pathlib import Path
 import dagster as dg
 
 from podemos_assets import regulatorio
+from podemos_assets.alertas import evaluate_alerts
 from podemos_assets.demo import regulatorio as gen
-from podemos_assets.regulatorio.alertas import evaluate_alerts
+from podemos_assets.regulatorio.automation import arrival_requests, delivery_requests, stale_freshness_checks
 from podemos_assets.regulatorio.checks import evaluate
 from podemos_assets.regulatorio.errors import ReconciliationMismatch, SourceFileRejected, SourceMissing
 from podemos_assets.regulatorio.extracts import ingest
 from podemos_assets.regulatorio.registry import load_sources
 from podemos_assets.regulatorio.report import deliver, read_manifest, versions
-from podemos_assets.regulatorio.automation import arrival_requests, delivery_requests, stale_freshness_checks
 from podemos_assets.resources import AlertsResource, build_resources
 from podemos_assets_tests.regulatorio.warehouse_fixture import BRANCHES, Warehouse
 
@@ -36,7 +36,7 @@ class Night:
         self.warehouse = self.res["warehouse"]
         self.defs = dg.Definitions(assets=regulatorio.defs.assets, asset_checks=regulatorio.defs.asset_checks,
                                    resources=self.res)
-        self.graph = self.defs.resolve_asset_graph()
+        self.repository = self.defs.get_repository_def()  # what the alert sensor watches (its context's)
         self.wh = Warehouse(self.lake, self.warehouse, instance)
         self.instance, self.seed, self.scale = instance, seed, scale
         self.pending: list[tuple[datetime, int, str, str, bytes | None]] = []
@@ -103,7 +103,7 @@ class Night:
         self.run_alert_sensor(now)
 
     def run_alert_sensor(self, now: datetime | None = None) -> None:
-        self.cursors["alertas"] = evaluate_alerts(self.instance, self.graph, self.res["alerts"],
+        self.cursors["alertas"] = evaluate_alerts(self.instance, self.repository, self.res["alerts"],
                                                   self.cursors["alertas"], now)
 
     def alerts(self) -> list[dict]:

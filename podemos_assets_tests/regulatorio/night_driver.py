@@ -5,8 +5,8 @@ For each night after a demo day the clock stops at `TICKS` (America/Mexico_City)
 source files due by then land (`demo.regulatorio.arrive_due`), then the code location's own sensors are
 evaluated at that simulated time (`llegada_fuentes_regulatorias`, `entrega_reporte_regulatorio`, with
 their cursors kept between ticks) and the runs they request are executed in-process with the clock pinned;
-then the freshness sensor (its checks run where a day's verdict changed), then the alert sensor. Nothing else decides
-what runs.
+then the freshness sensor (its checks run where a day's verdict changed), then the platform's alert sensor
+(`alertas_plataforma`, podemos_assets/alertas.py). Nothing else decides what runs.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from datetime import datetime, time, timedelta
 
 import dagster as dg
 
+from podemos_assets.alertas import alert_sensor
 from podemos_assets.demo.regulatorio import arrive_due
-from podemos_assets.regulatorio.alertas import alert_sensor
 from podemos_assets.regulatorio.assets import COBRANZA_CHECK, RECONCILIATION_CHECK, REPORT_KEY, SCHEMA_CHECK
+from podemos_assets.regulatorio.automation import arrival_sensor, delivery_sensor, freshness_watch
 from podemos_assets.regulatorio.registry import TZ
 from podemos_assets.regulatorio.report import read_manifest, versions
-from podemos_assets.regulatorio.automation import arrival_sensor, delivery_sensor, freshness_watch
 from podemos_assets.resources import LakeResource, build_resources
 from podemos_assets.resources.clock import ClockResource
 

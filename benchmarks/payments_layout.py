@@ -23,8 +23,8 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from podemos_assets.pagos.extracts import BAJAS_SCHEMA, INPUT_SCHEMAS  # noqa: E402
-from podemos_assets.pagos.layout import overlap_share, row_groups  # noqa: E402
 from podemos_assets.pagos.merge import ensure_tables, merge_day  # noqa: E402
+from podemos_assets.resources.warehouse_layout import overlap_share, row_groups  # noqa: E402
 
 DAYS = 1826  # five years up to the last day
 LAST = "2026-11-27"

@@ -18,12 +18,13 @@ import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlparse
 
 from podemos_assets.config import REPO_ROOT, Settings
 
 if TYPE_CHECKING:
     from dagster_dbt import DbtCliResource
+
+    from podemos_assets.resources.warehouse import WarehouseResource
 
 DBT_DIR = REPO_ROOT / "sql"
 TARGET_DIR = DBT_DIR / "target"
@@ -104,14 +105,13 @@ def prepare_manifest(project_dir: Path = DBT_DIR, force: bool = False) -> bool:
         return True
 
 
-def dbt_resource(settings: Settings) -> DbtCliResource:
+def dbt_resource(settings: Settings, warehouse: WarehouseResource) -> DbtCliResource:
+    """dbt on the engine of `warehouse` (its target of sql/profiles.yml, and its file for dbt-duckdb)."""
     from podemos_assets.resources.dbt_cli import PodemosDbtCliResource  # here: importing dagster-dbt costs seconds
 
-    target = "prod" if urlparse(settings.warehouse_url).scheme == "redshift" else "dev"
-    warehouse = settings.warehouse_path
-    return PodemosDbtCliResource(project_dir=str(DBT_DIR), profiles_dir=str(DBT_DIR), target=target,
+    return PodemosDbtCliResource(project_dir=str(DBT_DIR), profiles_dir=str(DBT_DIR), target=warehouse.dbt_target,
                                  dbt_executable=DBT_EXECUTABLE, target_root=str(settings.home / "dbt"),
-                                 warehouse_path=str(warehouse) if warehouse else None)
+                                 warehouse_path=warehouse.dbt_path)
 
 
 if __name__ == "__main__":  # `make install`: prepare the manifest once per content of sql/

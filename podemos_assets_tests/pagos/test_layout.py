@@ -7,7 +7,8 @@ import pytest
 
 from podemos_assets.pagos import checks, layout
 from podemos_assets.pagos.merge import ensure_tables
-from podemos_assets.resources.warehouse import WarehouseResource
+from podemos_assets.resources import warehouse_layout as metrics
+from podemos_assets.resources.warehouse import DuckDBWarehouse
 
 ROWS = 400_000  # 4 row groups of 122,880
 
@@ -22,7 +23,7 @@ FROM range({ROWS}) r(i) ORDER BY {{order}}"""
 
 @pytest.fixture
 def warehouse(tmp_path):
-    return WarehouseResource(url=f"duckdb://{tmp_path}/w.duckdb")
+    return DuckDBWarehouse(path=str(tmp_path / "w.duckdb"))
 
 
 def build(warehouse, order="fecha_pago, id_cliente", delete_share=0.0):
@@ -46,7 +47,7 @@ def test_sorted_table_passes_every_check(warehouse):
         result = run(check, warehouse)
         assert result.passed, result.metadata
     with warehouse.connect(read_only=True) as con:
-        assert len(layout.row_groups(con, "pagos_historicos", "fecha_pago")) >= 4
+        assert len(metrics.row_groups(con, "pagos_historicos", "fecha_pago")) >= 4
 
 
 def test_random_order_fails_sortedness_and_says_how_to_fix(warehouse):
@@ -66,7 +67,7 @@ def test_many_deleted_rows_fail_stale_statistics(warehouse):
 def test_degraded_client_projection_fails_and_compaction_fixes_everything(warehouse):
     build(warehouse, order="hash(id_pago)", delete_share=0.2)
     result = run(checks.orden_id_cliente, warehouse)
-    assert not result.passed and result.metadata["row_groups_por_cliente"].value > 2
+    assert not result.passed and result.metadata["row_groups_por_busqueda"].value > 2
     with warehouse.connect() as con:
         layout.compact(con, "pagos_historicos")
         layout.compact(con, "pagos_por_cliente")
@@ -77,13 +78,13 @@ def test_degraded_client_projection_fails_and_compaction_fixes_everything(wareho
 
 
 def test_overlap_metric_on_known_ranges():
-    rg = lambda i, lo, hi: layout.RowGroup(i, 1000, lo, hi)  # noqa: E731
-    assert layout.overlap_share([rg(0, 1, 5), rg(1, 5, 9), rg(2, 9, 9)]) == 0  # shared boundary values only
-    assert layout.overlap_share([rg(0, 1, 9), rg(1, 2, 3), rg(2, 10, 12)]) == pytest.approx(2 / 3)
-    assert layout.groups_per_lookup([rg(0, 1, 100), rg(1, 1, 100), rg(2, 1, 100)]) == 3
+    rg = lambda i, lo, hi: metrics.RowGroup(i, 1000, lo, hi)  # noqa: E731
+    assert metrics.overlap_share([rg(0, 1, 5), rg(1, 5, 9), rg(2, 9, 9)]) == 0  # shared boundary values only
+    assert metrics.overlap_share([rg(0, 1, 9), rg(1, 2, 3), rg(2, 10, 12)]) == pytest.approx(2 / 3)
+    assert metrics.groups_per_lookup([rg(0, 1, 100), rg(1, 1, 100), rg(2, 1, 100)]) == 3
 
 
 def test_small_row_groups_metric():
-    groups = [layout.RowGroup(i, 10_000 if i % 2 else layout.ROW_GROUP_SIZE, i, i) for i in range(10)]
-    assert layout.small_group_share(groups) == pytest.approx(4 / 9)  # the last, still-filling group is ignored
-    assert layout.small_group_share(groups[:5]) == 0  # too few groups to judge
+    groups = [metrics.RowGroup(i, 10_000 if i % 2 else metrics.ROW_GROUP_SIZE, i, i) for i in range(10)]
+    assert metrics.small_group_share(groups) == pytest.approx(4 / 9)  # the last, still-filling group is ignored
+    assert metrics.small_group_share(groups[:5]) == 0  # too few groups to judge

@@ -6,8 +6,10 @@ import sqlglot
 from sqlglot import exp
 
 from podemos_assets.config import REPO_ROOT
-from podemos_assets.gobierno.vocabulary import columns_of
+from podemos_assets.contracts.vocabulary import columns_of
 from podemos_assets.pagos import checks, ddl
+from podemos_assets.resources import RedshiftWarehouse
+from podemos_assets.resources.warehouse_layout import TABLE_INFO_COLUMNS
 
 REDSHIFT = REPO_ROOT / "sql" / "redshift"
 
@@ -45,12 +47,30 @@ def test_every_redshift_file_parses():
     assert {"svv_table_info", "stl_query", "stl_wlm_query", "svl_scan_summary"} <= tables
 
 
-def test_redshift_thresholds_fail_with_the_fix():
-    bad = {"unsorted": 35.0, "stats_off": 12.0, "skew_rows": 5.1}
-    good = {"unsorted": 3.0, "stats_off": 0.0, "skew_rows": 1.2}
-    for metric, limit, fix in (("unsorted", checks.MAX_UNSORTED, "VACUUM SORT ONLY"),
-                               ("stats_off", checks.MAX_STATS_OFF, "ANALYZE"),
-                               ("skew_rows", checks.MAX_SKEW_ROWS, "DISTKEY")):
-        failing = checks.redshift_result(bad, metric, limit, fix)
-        assert not failing.passed and fix in failing.metadata["detalle"].value
-        assert checks.redshift_result(good, metric, limit, fix).passed
+def test_redshift_layout_checks_read_svv_table_info_and_fail_with_the_fix(monkeypatch):
+    """The pagos checks on a RedshiftWarehouse: one svv_table_info query per check (parsed, never run here),
+    Redshift's limits, and the fix in the failing result."""
+    sent, row = [], {}
+
+    def fetch_all(self, sql):
+        sent.append(sql)
+        return [tuple(row.get(c) for c in TABLE_INFO_COLUMNS)]
+
+    monkeypatch.setattr(RedshiftWarehouse, "fetch_all", fetch_all)
+    warehouse = RedshiftWarehouse(host="cluster.example", database="podemos", user="podemos_etl")
+    cases = ((checks.orden_fecha_pago, "unsorted", 35.0, 3.0, "VACUUM SORT ONLY pagos_historicos"),
+             (checks.estadisticas_vigentes, "stats_off", 12.0, 0.0, "ANALYZE pagos_historicos"),
+             (checks.tamano_y_reparto, "skew_rows", 5.1, 1.2, "DISTKEY of pagos_historicos (KEY(id_cliente))"))
+    for check, metric, bad, good, fix in cases:
+        row.clear()
+        row.update({"table": "pagos_historicos", "diststyle": "KEY(id_cliente)", metric: bad})
+        failing = check(warehouse=warehouse)
+        assert not failing.passed and fix in failing.metadata["detalle"].value, failing.metadata["detalle"]
+        row[metric] = good
+        assert check(warehouse=warehouse).passed
+    assert checks.orden_id_cliente(warehouse=warehouse).passed  # DISTKEY(id_cliente): no row groups to count
+    for sql in sent:
+        table = sqlglot.parse_one(sql, read="redshift").find(exp.Table)
+        assert table.name == "svv_table_info", sql
+    row.clear()  # no svv_table_info row (the table is not there): the check fails, it does not pass by default
+    assert not checks.orden_fecha_pago(warehouse=warehouse).passed

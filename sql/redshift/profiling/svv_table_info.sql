@@ -1,4 +1,5 @@
--- Layout health of the payments tables (what the `pagos` layout checks read on Redshift).
+-- Layout health of the payments tables (the columns RedshiftWarehouse.layout_health reads, one table at a time,
+-- for the `pagos` layout checks).
 -- unsorted:  % of rows outside the sort order; > 20 means date-range scans read many extra blocks
 --            (fix: VACUUM SORT ONLY pagos_historicos TO 99 PERCENT).
 -- stats_off: how stale the planner statistics are (0 = fresh); > 10 means bad join and scan plans

@@ -36,7 +36,8 @@ setup(
         "tzdata",
     ],
     extras_require={
-        "spark": ["dagster-pyspark==0.29.27", "dagster-pipes==1.13.27", "pyspark"],
+        # sqlglot: the bulk job generates its Spark SQL from the DuckDB path's (podemos_assets/spark/rules.py)
+        "spark": ["dagster-pyspark==0.29.27", "dagster-pipes==1.13.27", "pyspark", "sqlglot"],
         "prod": ["dagster-postgres==0.29.27", "dagster-slack==0.29.27", "dbt-redshift>=1.11,<1.12", "psycopg2-binary", "boto3"],
         "dev": [
             "pytest",
@@ -44,6 +45,7 @@ setup(
             "hypothesis",
             "playwright",  # drives Debian's chromium; never downloads a browser
             "moto[server]",
+            "ruff",  # the lint `make test` runs (podemos_assets_tests/test_lint.py)
             "sqlglot",
             "boto3",
         ],

@@ -22,6 +22,23 @@ class ConfigError(ValueError):
     """A setting in the environment is missing or malformed; the message says which and how to fix it."""
 
 
+SPARK_MODES = ("local", "glue", "emr_serverless")
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    """PODEMOS_SPARK_*: where the bulk Spark job runs (docs/production.md §5). AWS objects, never credentials."""
+
+    mode: str = "local"  # PODEMOS_SPARK_MODE: local | glue | emr_serverless
+    glue_job: str = ""  # PODEMOS_SPARK_GLUE_JOB: the Glue 5 job (glue)
+    emr_app: str = ""  # PODEMOS_SPARK_EMR_APP: the EMR Serverless application id (emr_serverless)
+    role_arn: str = ""  # PODEMOS_SPARK_ROLE_ARN: the EMR job execution role (emr_serverless)
+    script_url: str = ""  # PODEMOS_SPARK_SCRIPT_URL: s3://…/spark/{version}/job.py (glue, emr_serverless)
+    py_files_url: str = ""  # PODEMOS_SPARK_PY_FILES_URL: s3://…/podemos_spark.zip (glue, emr_serverless)
+    pipes_url: str = ""  # PODEMOS_SPARK_PIPES_URL: s3://bucket/prefix of the Pipes context (glue)
+    registry_url: str = ""  # PODEMOS_SPARK_REGISTRY_URL: the branch registry CSV where the job reads it
+
+
 @dataclass(frozen=True)
 class Settings:
     home: Path
@@ -35,6 +52,7 @@ class Settings:
     automation_on: bool = True  # PODEMOS_AUTOMATION=pausada stops every schedule and sensor by default
     go_live: str = DEFAULT_GO_LIVE  # PODEMOS_GO_LIVE: the first daily partition (ISO date)
     campo_store_url: str = ""  # field ingestion's idempotency store: sqlite:///path or dynamodb://eventos/firmas
+    spark: SparkSettings = SparkSettings()  # PODEMOS_SPARK_*: the bulk job's launcher
 
     @property
     def warehouse_path(self) -> Path | None:
@@ -68,6 +86,44 @@ def _go_live(env: Mapping[str, str]) -> str:
         raise ConfigError(f"PODEMOS_GO_LIVE={value!r} is not a date: expected YYYY-MM-DD, e.g. {DEFAULT_GO_LIVE} "
                           "(the first daily partition; see README, 'Configuration').")
     return value
+
+
+# The settings each cloud mode cannot run without (Glue's script and package are per run, like EMR's, so a
+# release never has to edit the Glue job definition).
+_SPARK_REQUIRED = {
+    "glue": ("PODEMOS_SPARK_GLUE_JOB", "PODEMOS_SPARK_SCRIPT_URL", "PODEMOS_SPARK_PY_FILES_URL",
+             "PODEMOS_SPARK_PIPES_URL", "PODEMOS_SPARK_REGISTRY_URL"),
+    "emr_serverless": ("PODEMOS_SPARK_EMR_APP", "PODEMOS_SPARK_ROLE_ARN", "PODEMOS_SPARK_SCRIPT_URL",
+                       "PODEMOS_SPARK_PY_FILES_URL", "PODEMOS_SPARK_REGISTRY_URL"),
+}
+
+
+def _spark(env: Mapping[str, str]) -> SparkSettings:
+    """PODEMOS_SPARK_*; a cloud mode names every AWS object it needs, as s3:// URLs where they are files."""
+    get = lambda name: (env.get(name) or "").strip()  # noqa: E731
+    mode = get("PODEMOS_SPARK_MODE").lower() or "local"
+    if mode not in SPARK_MODES:
+        raise ConfigError(f"PODEMOS_SPARK_MODE={mode!r}: expected 'local' (default), 'glue' or 'emr_serverless' "
+                          "(see docs/production.md, section 5).")
+    missing = [name for name in _SPARK_REQUIRED.get(mode, ()) if not get(name)]
+    if missing:
+        raise ConfigError(f"PODEMOS_SPARK_MODE={mode} needs {', '.join(missing)} (see docs/production.md, section 5).")
+    role = get("PODEMOS_SPARK_ROLE_ARN")
+    if role and not role.startswith("arn:aws:iam::"):
+        raise ConfigError(f"PODEMOS_SPARK_ROLE_ARN={role!r} is not an IAM role ARN: expected "
+                          "arn:aws:iam::<account>:role/<name>.")
+    s3 = lambda name: _url(name, get(name), ("s3",)) if get(name) else ""  # noqa: E731
+    return SparkSettings(
+        mode=mode,
+        glue_job=get("PODEMOS_SPARK_GLUE_JOB"),
+        emr_app=get("PODEMOS_SPARK_EMR_APP"),
+        role_arn=role,
+        script_url=s3("PODEMOS_SPARK_SCRIPT_URL"),
+        py_files_url=s3("PODEMOS_SPARK_PY_FILES_URL"),
+        pipes_url=s3("PODEMOS_SPARK_PIPES_URL"),
+        registry_url=_url("PODEMOS_SPARK_REGISTRY_URL", get("PODEMOS_SPARK_REGISTRY_URL"), ("file", "s3"))
+        if get("PODEMOS_SPARK_REGISTRY_URL") else "",
+    )
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -118,6 +174,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         go_live=_go_live(env),
         campo_store_url=_url("PODEMOS_CAMPO_STORE_URL", env["PODEMOS_CAMPO_STORE_URL"], ("sqlite", "dynamodb"))
         if env.get("PODEMOS_CAMPO_STORE_URL") else "",
+        spark=_spark(env),
     )
 
 

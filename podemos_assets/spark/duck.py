@@ -45,11 +45,10 @@ def read_extracts_duckdb(lake_root: str, desde: date, hasta: date, con) -> dict[
     out = {}
     for relation, pattern in rules.INPUT_GLOBS.items():
         files = sorted(f for f in glob.glob(f"{lake_root}/{pattern}") if rules.wanted(relation, f, desde, hasta))
-        columns = [c.split(" ", 1)[0] for c in rules.INPUT_SCHEMAS[relation].split(", ")]
+        columns = rules.INPUT_SCHEMAS[relation].names
         if files:
             out[relation] = con.read_parquet(files, hive_partitioning=False).select(*columns)
         else:
-            nulls = ", ".join(f"CAST(NULL AS {typ}) AS {name}" for name, typ in
-                              (c.split(" ", 1) for c in rules.duckdb_schema(relation).split(", ")))
+            nulls = ", ".join(f"CAST(NULL AS {typ}) AS {name}" for name, typ in rules.duckdb_schema(relation).items())
             out[relation] = con.sql(f"SELECT {nulls} WHERE false")
     return out

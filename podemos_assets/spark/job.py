@@ -2,8 +2,10 @@
 
 Run it with `spark-submit podemos_assets/spark/job.py --lake-url … --desde … --hasta …` (or
 `python -m podemos_assets.spark.job`); in production Glue / EMR Serverless run the same file, launched
-through Dagster Pipes (podemos_assets/resources/spark.py). It imports neither Dagster nor the demo:
-only pyspark, dagster-pipes (when launched by Dagster) and the shared rules in `rules.py`.
+through Dagster Pipes (podemos_assets/resources/spark.py) by the job `consolidacion_masiva`. It imports
+pyspark, dagster-pipes (when launched by Dagster) and the shared rules in `rules.py`, which bring sqlglot
+and `pagos.merge` (and with it the pagos package, Dagster included: the cluster needs the project's
+dependencies, docs/production.md §5).
 """
 
 from __future__ import annotations
@@ -17,9 +19,8 @@ from datetime import date, timedelta
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 
+from podemos_assets.contracts import lake as paths
 from podemos_assets.spark import rules
-
-INPUT_SCHEMAS = rules.INPUT_SCHEMAS
 
 
 def spark_session(master: str | None = None, app_name: str = "podemos-consolidacion-pagos",
@@ -80,14 +81,14 @@ def read_extracts(spark: SparkSession, lake_url: str, desde: date, hasta: date) 
         relation: _read(
             spark,
             [f for f in _files(spark, f"{lake_url}/{pattern}") if rules.wanted(relation, f, desde, hasta)],
-            INPUT_SCHEMAS[relation],
+            relation,
         )
         for relation, pattern in rules.INPUT_GLOBS.items()
     }
 
 
-def _read(spark: SparkSession, files: list[str], schema: str) -> DataFrame:
-    columns = [c.split()[0] for c in schema.split(", ")]
+def _read(spark: SparkSession, files: list[str], relation: str) -> DataFrame:
+    schema, columns = rules.spark_ddl(relation), rules.INPUT_SCHEMAS[relation].names
     if not files:
         return spark.createDataFrame([], schema)
     # An explicit schema spares Spark a job that reads every footer to infer one.
@@ -101,10 +102,10 @@ def read_registry(spark: SparkSession, url: str) -> dict[str, str]:
 
 
 def write_outputs(outputs: dict[str, DataFrame], lake_url: str, desde: date, hasta: date) -> dict[str, int]:
-    """Overwrite `curated/pagos/{table}/desde=…/hasta=…/` (a re-run replaces its own range only)."""
+    """Overwrite `contracts.lake.payments_bulk` of each table (a re-run replaces its own range only)."""
     counts = {}
     for name, df in outputs.items():
-        path = f"{lake_url}/curated/pagos/{name}/desde={desde}/hasta={hasta}"
+        path = f"{lake_url}/{paths.payments_bulk(name, desde, hasta)}"
         # Sorted within a file, repartitioned by branch: the same input gives the same rows per file.
         df = df.repartition(8, "sucursal").sortWithinPartitions("sucursal", "id_pago").cache()
         df.write.mode("overwrite").parquet(path)
@@ -128,7 +129,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--hasta", required=True, type=date.fromisoformat, help="last extract day (inclusive)")
     p.add_argument("--registry", default=f"file://{DEFAULT_BRANCH_REGISTRY}", help="branch registry CSV URL")
     p.add_argument("--master", default=None, help="e.g. local[2]; omit under spark-submit / Glue / EMR")
-    args = p.parse_args(argv)
+    # Glue hands the script its own arguments (--JOB_ID, --TempDir, ...) and Pipes' beside ours.
+    args, unknown = p.parse_known_args(argv)
+    if unknown and "--dagster-pipes-context" not in argv:
+        p.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.hasta < args.desde:
         p.error(f"--hasta {args.hasta} is before --desde {args.desde}")
     if args.hasta - args.desde > timedelta(days=366 * 30):
@@ -136,18 +140,35 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def _open_pipes():
+    """The Pipes session of the launching Dagster run, or None when run by hand (no dagster-pipes needed).
+
+    Glue passes the Pipes parameters as arguments and the context through S3; a subprocess and EMR
+    Serverless pass both in the environment. Messages go to stdout or a file, as the launcher asks.
+    """
+    try:
+        from dagster_pipes import PipesCliArgsParamsLoader, PipesEnvVarParamsLoader, open_dagster_pipes
+    except ImportError:
+        return None
+    if PipesCliArgsParamsLoader().is_dagster_pipes_process():
+        import boto3
+        from dagster_pipes import PipesS3ContextLoader
+
+        return open_dagster_pipes(params_loader=PipesCliArgsParamsLoader(),
+                                  context_loader=PipesS3ContextLoader(client=boto3.client("s3")))
+    return open_dagster_pipes() if PipesEnvVarParamsLoader().is_dagster_pipes_process() else None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     spark = spark_session(args.master)
-    try:
-        from dagster_pipes import is_dagster_pipes_process, open_dagster_pipes
-    except ImportError:  # run by hand with spark-submit, without dagster-pipes installed
-        is_dagster_pipes_process = lambda: False  # noqa: E731
-    if is_dagster_pipes_process():
-        with open_dagster_pipes() as pipes:
+    pipes = _open_pipes()
+    if pipes is not None:
+        with pipes:
             pipes.log.info(f"consolidating extracts {args.desde}..{args.hasta} from {args.lake_url}")
             counts = run(spark, args.lake_url, args.desde, args.hasta, args.registry)
-            pipes.report_asset_materialization(metadata={**counts, "desde": str(args.desde), "hasta": str(args.hasta)})
+            # The launcher is an op (consolidacion_masiva), not an asset: the counts go back as a message.
+            pipes.report_custom_message({**counts, "desde": str(args.desde), "hasta": str(args.hasta)})
     else:
         counts = run(spark, args.lake_url, args.desde, args.hasta, args.registry)
         print(counts)

@@ -7,7 +7,7 @@ export PODEMOS_HOME ?= $(CURDIR)/.podemos
 export DAGSTER_HOME ?= $(PODEMOS_HOME)/dagster_home
 export PYTHONWARNINGS ?= ignore::UserWarning:dagster
 
-.PHONY: install install-dev demo demo-full test test-week ui bench ingest snapshot clean
+.PHONY: install install-dev demo demo-full test lint test-week ui bench ingest snapshot clean
 
 $(BIN)/uv:
 	python3 -m venv $(VENV)
@@ -42,8 +42,12 @@ demo-full: install
 	@time $(BIN)/podemos generate --branches 200
 	@time $(BIN)/podemos demo
 
-test: install-dev
+# The lint first (ruff.toml; seconds), then the suite.
+test: install-dev lint
 	$(BIN)/python -m pytest -n 2  # two workers: the machine has two cores
+
+lint: install-dev
+	$(BIN)/ruff check .
 
 # The simulated week on real MariaDB branches, run only by the automation (~11 min on 2 cores: beyond
 # make test's 15-minute budget, so its own target; podemos_assets_tests/sucursales/test_week.py).

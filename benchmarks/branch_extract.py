@@ -88,7 +88,7 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 def quiet_day(server: MariaDB, branches: int, workdir: Path) -> None:
     ids = list(BRANCHES)[:branches]
     t0 = time.perf_counter()
-    for n, suc in enumerate(ids):
+    for suc in ids:
         server.create_branch(f"b_{suc}")
         old = BRANCHES[suc]
         BRANCHES[suc] = Branch(old.id, old.nombre, old.estado, old.zona_horaria, server.url(f"b_{suc}"), "")

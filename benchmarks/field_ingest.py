@@ -30,7 +30,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -38,10 +38,10 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from podemos_assets.demo.simulator import device_secret, make_event, make_fleet, run_fleet  # noqa: E402
 from podemos_assets.ingesta import protocol as p  # noqa: E402
 from podemos_assets.ingesta.auth import write_secrets_file  # noqa: E402
 from podemos_assets.ingesta.server import serving_subprocess  # noqa: E402
-from podemos_assets.demo.simulator import device_secret, make_event, make_fleet, run_fleet  # noqa: E402
 from podemos_assets.resources.lake import LakeResource  # noqa: E402
 
 BEFORE_REV = "c509839"  # the last commit before the typed contract and group commit
@@ -83,7 +83,7 @@ def floor_rate(folder: Path, payloads: list[list[dict]]) -> float:
 
 def make_payloads(seed: int, batches: int) -> list[list[dict]]:
     rng = random.Random(seed)
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     return [[make_event(rng, rng.choice(["pago", "geolocalizacion", "visita"]),
                         now - timedelta(seconds=10 * ((b + 1) * p.MAX_EVENTS - i) + seed))[0]
              for i in range(p.MAX_EVENTS)] for b in range(batches)]
@@ -91,7 +91,7 @@ def make_payloads(seed: int, batches: int) -> list[list[dict]]:
 
 def encode(payloads, devices) -> dict[str, list[bytes]]:
     """Bodies encoded before the clock starts: a device has its batch ready when it connects."""
-    sent_at = datetime.now(timezone.utc).isoformat()
+    sent_at = datetime.now(UTC).isoformat()
     bodies: dict[str, list[bytes]] = {d: [] for d in devices}
     for i, evs in enumerate(payloads):
         d = devices[i % len(devices)]

@@ -41,13 +41,14 @@ def main() -> int:
     warnings.simplefilter("ignore")
     from podemos_assets import pagos, regulatorio
     from podemos_assets.config import load_settings
+    from podemos_assets.contracts import arrow_schema
     from podemos_assets.demo import regulatorio as gen
     from podemos_assets.regulatorio.assets import REPORT_KEY, source_key
     from podemos_assets.regulatorio.extracts import warehouse_rows_sql
     from podemos_assets.regulatorio.readers import READERS
     from podemos_assets.regulatorio.registry import at, load_sources
     from podemos_assets.regulatorio.report import latest_manifest
-    from podemos_assets.regulatorio.schemas import SOURCE_MODELS, arrow_schema
+    from podemos_assets.regulatorio.schemas import SOURCE_MODELS
     from podemos_assets.resources import build_resources
     from podemos_assets.resources.clock import ClockResource
     from podemos_assets.sucursales.registry import load_registry
@@ -81,7 +82,7 @@ def main() -> int:
 
     # baseline: parse only, same readers
     t0 = time.perf_counter()
-    for name, source in load_sources().items():
+    for source in load_sources().values():
         if source.format == "lake":
             for key in lake.list(source.path(FECHA)):
                 lake.read_parquet(key)
@@ -90,7 +91,7 @@ def main() -> int:
                 con.sql(warehouse_rows_sql("duckdb", FECHA)).to_arrow_table()
         else:
             data = sources.read_bytes(source.path(FECHA))
-            READERS[source.format](data, source, arrow_schema(SOURCE_MODELS[source.schema]), source.file)
+            READERS[source.format](data, source, arrow_schema(SOURCE_MODELS[source.schema], nullability=False), source.file)
     t_base = time.perf_counter() - t0
     print(f"baseline (parse the 15 files, nothing else): {t_base:.1f} s")
 

@@ -18,6 +18,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
+from podemos_assets.contracts import lake as paths
 from podemos_assets.resources.lake import LakeResource
 from podemos_assets.spark.duck import consolidate_duckdb, read_extracts_duckdb
 
@@ -32,7 +33,7 @@ def make_lake(root: str, rows: int, seed: int = 7) -> None:
     rng = np.random.default_rng(seed)
     lake = LakeResource(url=f"file://{root}")
     per_file = rows // (len(BRANCHES) * DAYS)
-    for b, suc in enumerate(BRANCHES):
+    for suc in BRANCHES:
         ids_seen = 0
         for d in range(DAYS):
             day = START + timedelta(days=d)
@@ -55,10 +56,10 @@ def make_lake(root: str, rows: int, seed: int = 7) -> None:
                 "updated_at_utc": pa.array(local + np.timedelta64(6, "h"), pa.timestamp("us", "UTC")),
                 "extraccion": pa.array([f"{day}|{suc}"] * per_file),
             })
-            lake.write_parquet(f"raw/sucursales/transacciones/fecha={day}/sucursal={suc}/part-0.parquet", table)
+            lake.write_parquet(paths.branch_extract("transacciones", day, suc), table)
         upd = pa.array([datetime.combine(START, datetime.min.time())], pa.timestamp("us"))
         for table, n in (("cuentas", 1900), ("clientes", 5900)):  # a few unknown -> quarantine
-            lake.write_parquet(f"raw/sucursales/{table}/fecha={START}/sucursal={suc}/part-0.parquet", pa.table({
+            lake.write_parquet(paths.branch_extract(table, START, suc), pa.table({
                 "id": pa.array(range(n), pa.int64()), "updated_at": pa.repeat(upd[0], n),
                 "sucursal": pa.array([suc] * n), "updated_at_utc": pa.repeat(upd[0].cast(pa.timestamp("us", "UTC")), n),
                 "extraccion": pa.array([f"{START}|{suc}"] * n)}))

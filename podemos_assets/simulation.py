@@ -118,7 +118,7 @@ class SimulatedDaemon:
         for tick in [due] if due else []:
             context = dg.build_schedule_context(instance=self.instance, scheduled_execution_time=tick,
                                                 resources=self._resources(tick), repository_def=self.repo)
-            data = self._timed(schedule.name, lambda: schedule.evaluate_tick(context))
+            data = self._timed(schedule.name, lambda context=context: schedule.evaluate_tick(context))
             for request in data.run_requests or []:
                 self._launch(request, schedule.name, tick, {SCHEDULE_TAG: schedule.name},
                              job_name=schedule.job_name)

@@ -103,7 +103,7 @@ def test_what_the_ui_shows_of_each_asset_reads_in_business_words():
 def test_dbt_models_carry_the_governance_vocabulary():
     """The dbt reports speak the vocabulary every other asset speaks: `classification=<c>` on each column
     (dbt's bare tag `sensible` is translated) and their Redshift sort key as metadata."""
-    from podemos_assets.gobierno.vocabulary import SORT_KEY
+    from podemos_assets.contracts.vocabulary import SORT_KEY
 
     cobranza = defs.resolve_asset_graph().get(dg.AssetKey("cobranza_diaria_sucursal"))
     tags = {c.name: c.tags for c in cobranza.metadata["dagster/column_schema"].columns}

@@ -7,8 +7,8 @@ build the curated tables and metrics from it. Exposes `defs`, merged by definiti
 import dagster as dg
 
 from podemos_assets.campo.assets import eventos_campo, metricas_campo
-from podemos_assets.campo.checks import latido_campo
 from podemos_assets.campo.automation import campo_landing_sensor
+from podemos_assets.campo.checks import latido_campo
 
 defs = dg.Definitions(
     assets=[eventos_campo, metricas_campo],

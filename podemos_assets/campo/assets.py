@@ -2,7 +2,7 @@
 per-type tables and the quarantine) and their monitoring metrics."""
 
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import pandas as pd
@@ -13,7 +13,9 @@ import pyarrow.compute as pc
 from podemos_assets.campo import metrics, transform
 from podemos_assets.campo.partitions import EVENT_DAY_PARTITIONS
 from podemos_assets.campo.schemas import TABLES, CuarentenaCampo, MetricasCampo
-from podemos_assets.gobierno.vocabulary import Audience, AUDIENCE_TAG, analyst_facing, report_files, schema_metadata
+from podemos_assets.contracts import arrow_schema
+from podemos_assets.contracts import lake as paths
+from podemos_assets.contracts.vocabulary import AUDIENCE_TAG, Audience, analyst_facing, report_files, schema_metadata
 from podemos_assets.resources.lake import LakeResource
 
 ASSET_OF_TABLE = {
@@ -38,7 +40,7 @@ def _specs() -> list[dg.AssetSpec]:
     specs = [
         dg.AssetSpec(
             ASSET_OF_TABLE[name], description=DESCRIPTIONS[name], group_name="campo",
-            metadata={**schema_metadata(model), **report_files("lake", f"curated/campo/{name}/")},
+            metadata={**schema_metadata(model), **report_files("lake", paths.field_table_prefix(name))},
             tags=analyst_facing(), kinds={"parquet"},
         )
         for name, model in TABLES.items()
@@ -94,14 +96,14 @@ def eventos_campo(context: dg.AssetExecutionContext, lake: LakeResource):
     records = transform.read_landing(lake, keys)
     totals: dict[str, int] = {name: 0 for name in TABLES}
     quarantined = redeliveries = 0
-    processed_at = datetime.now(timezone.utc)
+    processed_at = datetime.now(UTC)
     receipt_to_processed: list[float] = []
     for day in days:
         result = transform.build_day(records, day)
         for name, table in result.tables.items():
-            lake.write_parquet(transform.curated_key(name, day.isoformat()), table)
+            lake.write_parquet(paths.field_table_day(name, day.isoformat()), table)
             totals[name] += table.num_rows
-        lake.write_parquet(transform.quarantine_key(day.isoformat()), result.quarantine)
+        lake.write_parquet(paths.field_quarantine_day(day.isoformat()), result.quarantine)
         quarantined += result.quarantine.num_rows
         redeliveries += result.stats["redeliveries_collapsed"]
         ev = result.tables["eventos"]
@@ -119,8 +121,8 @@ def eventos_campo(context: dg.AssetExecutionContext, lake: LakeResource):
     keys = [day.isoformat() for day in days]
     for name, model in TABLES.items():
         yield schema_check(lake, dg.AssetKey(ASSET_OF_TABLE[name]), model,
-                           [transform.curated_key(name, k) for k in keys])
-    yield schema_check(lake, QUARANTINE, CuarentenaCampo, [transform.quarantine_key(k) for k in keys])
+                           [paths.field_table_day(name, k) for k in keys])
+    yield schema_check(lake, QUARANTINE, CuarentenaCampo, [paths.field_quarantine_day(k) for k in keys])
 
 
 @dg.asset(
@@ -130,7 +132,7 @@ def eventos_campo(context: dg.AssetExecutionContext, lake: LakeResource):
     deps=["eventos_campo", QUARANTINE],
     kinds={"parquet"},
     tags=analyst_facing(),
-    metadata={**schema_metadata(MetricasCampo), **report_files("lake", "curated/campo/metricas/")},
+    metadata={**schema_metadata(MetricasCampo), **report_files("lake", paths.field_table_prefix("metricas"))},
     check_specs=[dg.AssetCheckSpec("esquema_pandera", asset="metricas_campo", blocking=True,
                                    description="The partition's stored Parquet validates against its pandera model")],
     description="Field-ingestion monitoring per event day: events and quarantine rate in total, per region and "
@@ -141,18 +143,18 @@ def metricas_campo(context: dg.AssetExecutionContext, lake: LakeResource):
     rows = 0
     worst_p99 = 0.0
     for key in sorted(context.partition_keys):
-        ev = read_table(lake, transform.curated_key("eventos", key), TABLES["eventos"])
-        q = read_table(lake, transform.quarantine_key(key), CuarentenaCampo)
+        ev = read_table(lake, paths.field_table_day("eventos", key), TABLES["eventos"])
+        q = read_table(lake, paths.field_quarantine_day(key), CuarentenaCampo)
         table = metrics.day_metrics(date.fromisoformat(key), ev, q)
-        lake.write_parquet(transform.curated_key("metricas", key), table)
+        lake.write_parquet(paths.field_table_day("metricas", key), table)
         rows += table.num_rows
         total = table.filter(pc.equal(table["dimension"], "total"))
         if total.num_rows and total["latencia_p99_s"][0].as_py() is not None:
             worst_p99 = max(worst_p99, total["latencia_p99_s"][0].as_py())
     yield dg.MaterializeResult(metadata={"dagster/row_count": rows, "event_to_receipt_p99_s_worst_day": worst_p99})
     yield schema_check(lake, dg.AssetKey("metricas_campo"), MetricasCampo,
-                       [transform.curated_key("metricas", k) for k in sorted(context.partition_keys)])
+                       [paths.field_table_day("metricas", k) for k in sorted(context.partition_keys)])
 
 
 def read_table(lake: LakeResource, key: str, model) -> pa.Table:
-    return lake.read_parquet(key) if lake.exists(key) else pa.Table.from_pylist([], transform.arrow_schema(model))
+    return lake.read_parquet(key) if lake.exists(key) else pa.Table.from_pylist([], arrow_schema(model))

@@ -10,7 +10,7 @@ requests nothing new. "Now" (which partitions exist) comes from the `clock` reso
 import hashlib
 import json
 import posixpath
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
@@ -71,7 +71,7 @@ def _already_built(context: dg.SensorEvaluationContext, lake: LakeResource,
     out = {}
     for day, keys in touched.items():
         newer = [k for k in keys if day not in built or (lake.modified(k) or datetime.max.replace(
-            tzinfo=timezone.utc)).timestamp() > built[day]]
+            tzinfo=UTC)).timestamp() > built[day]]
         if newer:
             out[day] = newer
     return out

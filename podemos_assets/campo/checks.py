@@ -2,11 +2,12 @@
 silent (a dead phone, an officer who stopped syncing, a region without signal); each failing
 evaluation sends one alert listing them."""
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
 from podemos_assets.campo import metrics
+from podemos_assets.contracts import lake as paths
 from podemos_assets.resources.alerts import AlertsResource
 from podemos_assets.resources.lake import LakeResource
 
@@ -22,7 +23,7 @@ def last_seen(lake: LakeResource, now: datetime, window_days: int) -> tuple[dict
     first = (now - timedelta(days=window_days)).date()
     devices: dict[str, datetime] = {}
     regions: dict[str, datetime] = {}
-    for key in lake.list("curated/campo/eventos/"):
+    for key in lake.list(paths.field_table_prefix("eventos")):
         day = date.fromisoformat(key.split("fecha_evento=")[1].split("/")[0])
         if day < first:
             continue
@@ -38,7 +39,7 @@ def last_seen(lake: LakeResource, now: datetime, window_days: int) -> tuple[dict
                 description="Flags every region and device silent for longer than umbral_horas (config), "
                             "and sends an alert through the alerts resource.")
 def latido_campo(config: HeartbeatConfig, lake: LakeResource, alerts: AlertsResource) -> dg.AssetCheckResult:
-    now = datetime.fromisoformat(config.ahora) if config.ahora else datetime.now(timezone.utc)
+    now = datetime.fromisoformat(config.ahora) if config.ahora else datetime.now(UTC)
     devices, regions = last_seen(lake, now, config.ventana_dias)
     silent_devices = metrics.silent(devices, now, config.umbral_horas)
     silent_regions = metrics.silent(regions, now, config.umbral_horas)

@@ -9,6 +9,7 @@ from datetime import date, datetime
 import pyarrow as pa
 
 from podemos_assets.campo.schemas import MetricasCampo
+from podemos_assets.contracts import arrow_schema
 
 
 def percentiles(values: list[float], qs=(0.5, 0.95, 0.99)) -> dict[str, float | None]:
@@ -23,7 +24,6 @@ def percentiles(values: list[float], qs=(0.5, 0.95, 0.99)) -> dict[str, float | 
 
 def day_metrics(day: date, eventos: pa.Table, cuarentena: pa.Table) -> pa.Table:
     """One row for the day in total, one per region and one per device."""
-    from podemos_assets.campo.transform import arrow_schema
 
     ev = eventos.to_pylist()
     region_of_device = {e["device_id"]: e["region"] for e in ev}

@@ -6,22 +6,12 @@ Exact GPS is PII: it never reaches a curated table; `checkins_campo` carries coo
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import pandas as pd
 import pandera.pandas as pda
-import pyarrow
 
+from podemos_assets.contracts.types import Date, Float, Instant, Int, Money, Text
+from podemos_assets.contracts.vocabulary import Classification as C
+from podemos_assets.contracts.vocabulary import column
 from podemos_assets.ingesta import protocol as p
-from podemos_assets.gobierno.vocabulary import Classification as C
-from podemos_assets.gobierno.vocabulary import column
-
-Text = Annotated[pd.ArrowDtype, pyarrow.string()]
-Int = Annotated[pd.ArrowDtype, pyarrow.int64()]
-Float = Annotated[pd.ArrowDtype, pyarrow.float64()]
-Money = Annotated[pd.ArrowDtype, pyarrow.decimal128(18, 2)]
-Date = Annotated[pd.ArrowDtype, pyarrow.date32()]
-Timestamp = Annotated[pd.ArrowDtype, pyarrow.timestamp("us", tz="UTC")]
 
 UUID_RE = r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
@@ -35,11 +25,11 @@ class _Event(pda.DataFrameModel):
     asesor: Text = column("Field officer (asesor) id logged in on the device", C.SENSIBLE, nullable=True)
     sucursal: Text = column("Branch of the officer", C.PUBLICO, nullable=True)
     region: Text = column("Region (state) of the branch", C.PUBLICO, nullable=True)
-    hora_dispositivo: Timestamp = column("Event time by the device clock, as sent", C.PUBLICO)
-    hora_recepcion: Timestamp = column("When the server first received the event (server clock)", C.PUBLICO)
+    hora_dispositivo: Instant = column("Event time by the device clock, as sent", C.PUBLICO)
+    hora_recepcion: Instant = column("When the server first received the event (server clock)", C.PUBLICO)
     desfase_reloj_s: Float = column("Device clock minus server clock, estimated from the batch's sent_at "
                                     "against receipt (0 when within 60 s)", C.PUBLICO)
-    hora_evento: Timestamp = column("Corrected event time: device time minus the clock offset, never after "
+    hora_evento: Instant = column("Corrected event time: device time minus the clock offset, never after "
                                     "receipt", C.PUBLICO)
     fecha_evento: Date = column("Business day of the corrected event time in America/Mexico_City (partition)",
                                 C.PUBLICO)
@@ -91,7 +81,7 @@ class CuarentenaCampo(pda.DataFrameModel):
                            nullable=True)
     estado: Text = column("Status given at ingestion", C.PUBLICO, isin=["conflict", "rejected", "invalid"])
     motivo: Text = column("Why it is quarantined: the field and the rule, never the value", C.PUBLICO)
-    hora_recepcion: Timestamp = column("When the server received it", C.PUBLICO)
+    hora_recepcion: Instant = column("When the server received it", C.PUBLICO)
     fecha_evento: Date = column("Partition: corrected event day, or the receipt day when unknown", C.PUBLICO)
     contenido: Text = column("The event as received (JSON; may hold exact GPS)", C.PII)
 
@@ -112,7 +102,7 @@ class MetricasCampo(pda.DataFrameModel):
     latencia_p50_s: Float = column("Median seconds from corrected event time to receipt", C.PUBLICO, nullable=True)
     latencia_p95_s: Float = column("95th percentile seconds event -> receipt", C.PUBLICO, nullable=True)
     latencia_p99_s: Float = column("99th percentile seconds event -> receipt", C.PUBLICO, nullable=True)
-    ultima_recepcion: Timestamp = column("Latest receipt time among the row's events", C.PUBLICO, nullable=True)
+    ultima_recepcion: Instant = column("Latest receipt time among the row's events", C.PUBLICO, nullable=True)
 
     class Config:
         strict = True

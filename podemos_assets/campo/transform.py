@@ -20,9 +20,11 @@ import pandera.errors
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from podemos_assets.ingesta import protocol as p
-from podemos_assets.ingesta.landing import LANDING_PREFIX, RECORD_DECODER
 from podemos_assets.campo.schemas import TABLES, TYPE_TABLE, CuarentenaCampo
+from podemos_assets.contracts import arrow_schema
+from podemos_assets.contracts import lake as paths
+from podemos_assets.ingesta import protocol as p
+from podemos_assets.ingesta.landing import RECORD_DECODER
 from podemos_assets.resources.lake import LakeResource
 
 MX = ZoneInfo("America/Mexico_City")
@@ -30,15 +32,9 @@ SKEW_TOLERANCE_S = 60.0  # a clock within a minute of the server's is trusted (n
 LATE_RECEIPT_DAYS = 1  # an event of day D may be received from D-1 (a clock ahead of true time) onwards
 
 
-_LANDING_KEY = re.compile(r"landing/campo/recibido=(\d{4}-\d{2}-\d{2})/[A-Za-z0-9._-]+\.ndjson")
+_LANDING_KEY = re.compile(re.escape(paths.FIELD_LANDING) + r"recibido=(\d{4}-\d{2}-\d{2})/[A-Za-z0-9._-]+\.ndjson")
 
 
-def curated_key(table: str, day: str) -> str:
-    return f"curated/campo/{table}/fecha_evento={day}/part-0.parquet"
-
-
-def quarantine_key(day: str) -> str:
-    return f"cuarentena/campo/fecha_evento={day}/part-0.parquet"
 
 
 def received_day(key: str) -> date:
@@ -49,7 +45,7 @@ def received_day(key: str) -> date:
 
 def landing_keys(lake: LakeResource, since: date | None = None) -> list[str]:
     keys = []
-    for k in lake.list(LANDING_PREFIX):
+    for k in lake.list(paths.FIELD_LANDING):
         m = _LANDING_KEY.fullmatch(k)
         if not m:
             continue  # photos, and names the server never writes
@@ -136,11 +132,6 @@ class DayResult:
     stats: dict = field(default_factory=dict)
 
 
-def arrow_schema(model) -> pa.Schema:
-    cols = model.to_schema().columns
-    return pa.schema([pa.field(n, c.dtype.type.pyarrow_dtype, nullable=bool(c.nullable)) for n, c in cols.items()])
-
-
 def _base_row(r: dict) -> dict:
     return {
         "event_id": r["event_id"], "device_id": r["device_id"], "asesor": r.get("asesor") or None,
@@ -182,7 +173,7 @@ def build_day(records: list[dict], day: date) -> DayResult:
     kept: list[dict] = []
     quarantined: list[dict] = []
     redeliveries = 0
-    for event_id, group in by_id.items():
+    for group in by_id.values():
         first = _first(group)
         if first["_day"] == day:
             kept.append(first)

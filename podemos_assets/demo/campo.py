@@ -15,9 +15,9 @@ import shutil
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from podemos_assets.demo.simulator import device_secret, make_event
 from podemos_assets.ingesta.auth import DEFAULT_SECRETS_FILE, write_secrets_file
 from podemos_assets.ingesta.sdk import Outbox
-from podemos_assets.demo.simulator import device_secret, make_event
 
 MX = ZoneInfo("America/Mexico_City")
 EVENTS_PER_DAY = 3

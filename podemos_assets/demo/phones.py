@@ -8,11 +8,11 @@ import asyncio
 import json
 import math
 
+from podemos_assets.demo.campo import fleet_dir
+from podemos_assets.demo.simulator import SimDevice, run_fleet
 from podemos_assets.ingesta.app import build_core, create_app
 from podemos_assets.ingesta.sdk import Outbox
 from podemos_assets.ingesta.server import serving
-from podemos_assets.demo.simulator import SimDevice, run_fleet
-from podemos_assets.demo.campo import fleet_dir
 
 
 def sync(ctx) -> list[str]:

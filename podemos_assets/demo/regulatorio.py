@@ -28,10 +28,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from podemos_assets.contracts import arrow_schema
+from podemos_assets.contracts import lake as paths
 from podemos_assets.regulatorio.readers import CONTROL_PREFIX
 from podemos_assets.regulatorio.registry import TZ, Source, load_sources
 from podemos_assets.regulatorio.report import pin_zip
-from podemos_assets.regulatorio.schemas import SOURCE_MODELS, arrow_schema
+from podemos_assets.regulatorio.schemas import SOURCE_MODELS
 from podemos_assets.resources import LakeResource
 
 LATE_SOURCE = "spei"
@@ -115,7 +117,7 @@ def make_table(name: str, fecha: str, n: int, rng: np.random.Generator, branches
         "catalogos_cnbv": lambda: dict(catalogo=_pick(rng, ["PRODUCTO", "LOCALIDAD"], n), clave=_ids("K", 0, n, 5),
                                        descripcion=_pick(rng, ["Crédito grupal", "Localidad rural", "Región Bajío"], n)),
     }[name]()
-    return pa.table(cols, schema=arrow_schema(SOURCE_MODELS[load_sources()[name].schema]))
+    return pa.table(cols, schema=arrow_schema(SOURCE_MODELS[load_sources()[name].schema], nullability=False))
 
 
 def control_of(source: Source, table: pa.Table) -> dict:
@@ -133,7 +135,7 @@ def render(source: Source, table: pa.Table, fecha: str) -> bytes:
         return (out.getvalue().decode("utf-8") + trailer + "\n").encode(source.encoding)
     if source.format == "fixed":
         parts = []
-        for name, (start, width) in source.layout.items():
+        for name, (_start, width) in source.layout.items():
             col = table[name].combine_chunks()
             if pa.types.is_decimal(col.type):
                 col = pc.utf8_lpad(pc.replace_substring(pc.cast(col, pa.string()), ".", ""), width, "0")
@@ -220,7 +222,7 @@ def write_lake_sources(lake: LakeResource, fecha: str, seed: int = 42, scale: fl
     keys = []
     if "app_campo" in only:
         c = make_table("app_campo", fecha, max(1, int(BASE_ROWS["app_campo"] * scale)), day_rng(seed, fecha, "app_campo"))
-        keys.append(f"curated/campo/pagos/fecha_evento={fecha}/part-0.parquet")
+        keys.append(paths.field_table_day("pagos", fecha))
         lake.write_parquet(keys[-1], c)
     if arrived is not None and lake.is_local:
         for key in keys:
@@ -228,7 +230,7 @@ def write_lake_sources(lake: LakeResource, fecha: str, seed: int = 42, scale: fl
 
 
 def write_branch_extracts(lake: LakeResource, fecha: str, zones: dict[str, str], rows: int, seed: int = 42) -> pa.Table:
-    """A day of branch payments as the branch ETL lands them (`raw/sucursales/{tabla}/fecha=/sucursal=/`, the
+    """A day of branch payments as the branch ETL lands them (`contracts.lake.branch_extract`, the
     columns and types of pagos' input contract), with the loans and clients they name, for the payments merge
     to read: the regulator's branch payments come from the warehouse, so a volume test must go through it.
     Returns the payments written (id, cuenta_id, monto, canal, sucursal)."""
@@ -244,7 +246,7 @@ def write_branch_extracts(lake: LakeResource, fecha: str, zones: dict[str, str],
         loans = pc.unique(part["cuenta_id"])
         opened = pa.array([day + timedelta(minutes=1)] * len(loans), pa.timestamp("us"))
 
-        def lineage(local: pa.Array, k: int) -> dict:
+        def lineage(local: pa.Array, k: int, suc: str = suc, zone: str = zone) -> dict:
             utc = pc.cast(pc.assume_timezone(local, zone), pa.timestamp("us", tz="UTC"))
             return {"sucursal": pa.array([suc] * k), "updated_at_utc": utc, "extraccion": pa.array([f"{fecha}|{suc}"] * k)}
 
@@ -262,7 +264,7 @@ def write_branch_extracts(lake: LakeResource, fecha: str, zones: dict[str, str],
         for tabla, columns in tables.items():
             schema = INPUT_SCHEMAS[tabla]
             table = pa.table({f.name: pc.cast(columns[f.name], f.type) for f in schema}, schema=schema)
-            lake.write_parquet(f"raw/sucursales/{tabla}/fecha={fecha}/sucursal={suc}/part-0.parquet", table)
+            lake.write_parquet(paths.branch_extract(tabla, fecha, suc), table)
     return t
 
 

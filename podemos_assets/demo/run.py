@@ -15,7 +15,8 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, time as dtime, timedelta
+from datetime import datetime, timedelta
+from datetime import time as dtime
 
 import dagster as dg
 

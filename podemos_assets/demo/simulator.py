@@ -12,7 +12,7 @@ import random
 import ssl
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -79,7 +79,7 @@ def make_fleet(folder: Path, n: int, events_each: int, seed: int, *, start: date
                lost_ack_rate: float = 0.0, weights=(3, 4, 1, 2)) -> tuple[list[SimDevice], dict[str, str]]:
     """N devices with backlogs and scripted trouble; returns the devices and their secrets."""
     rng = random.Random(seed)
-    end = datetime.now(timezone.utc) - timedelta(minutes=5)
+    end = datetime.now(UTC) - timedelta(minutes=5)
     start = start or end - timedelta(hours=6)
     devices, secrets = [], {}
     for i in range(n):

@@ -1,44 +1,10 @@
-"""Governance (`gobierno`): the metadata vocabulary, group policies, the catalog, the PII scan and the CI gate."""
+"""Governance (`gobierno`): reads the graph (the vocabulary is `podemos_assets.contracts`): group policies, the catalog, the PII scan and the CI gate."""
 
 import dagster as dg
 
 from podemos_assets.gobierno.policies import GROUP_POLICIES, apply_group_policies
-from podemos_assets.gobierno.vocabulary import (
-    AUDIENCE_TAG,
-    SORT_KEY,
-    Audience,
-    Classification,
-    Criticality,
-    analyst_facing,
-    column,
-    column_lineage,
-    columns_of,
-    redshift_comment_statements,
-    report_files,
-    schema_metadata,
-    table_schema,
-    warehouse_table,
-)
 
-__all__ = [
-    "AUDIENCE_TAG",
-    "GROUP_POLICIES",
-    "SORT_KEY",
-    "Audience",
-    "Classification",
-    "Criticality",
-    "analyst_facing",
-    "apply_group_policies",
-    "column",
-    "column_lineage",
-    "columns_of",
-    "defs",
-    "redshift_comment_statements",
-    "report_files",
-    "schema_metadata",
-    "table_schema",
-    "warehouse_table",
-]
+__all__ = ["GROUP_POLICIES", "apply_group_policies", "defs"]
 
 
 def _build_defs() -> dg.Definitions:

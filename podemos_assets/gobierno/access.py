@@ -10,7 +10,7 @@ regenerate it with `PODEMOS_UPDATE_SNAPSHOT=1 .venv/bin/python -m pytest podemos
 from __future__ import annotations
 
 from podemos_assets.config import REPO_ROOT
-from podemos_assets.gobierno.inventory import GovernedAsset, inventory
+from podemos_assets.gobierno.inventory import GovernedAsset
 from podemos_assets.gobierno.pii import MASK
 
 ROLES_SQL = REPO_ROOT / "sql" / "redshift" / "roles" / "roles.sql"

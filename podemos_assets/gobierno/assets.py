@@ -11,15 +11,15 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
+from podemos_assets.contracts.vocabulary import Audience, report_files, schema_metadata
 from podemos_assets.gobierno.automation import AFTER_THE_NIGHT
 from podemos_assets.gobierno.catalog import column_rows, datazone_document, openlineage_document, to_json_bytes
 from podemos_assets.gobierno.gate import governance_violations
 from podemos_assets.gobierno.inventory import inventory
-from podemos_assets.gobierno.policies import GovernedGraph
 from podemos_assets.gobierno.pii import Finding
+from podemos_assets.gobierno.policies import GovernedGraph
 from podemos_assets.gobierno.scan import scan_files, scan_relation
 from podemos_assets.gobierno.schemas import CatalogoColumna, HallazgoPii
-from podemos_assets.gobierno.vocabulary import Audience, report_files, schema_metadata
 from podemos_assets.resources import WAREHOUSE_POOL, LakeResource, WarehouseResource
 from podemos_assets.resources.lake import write_parquet_bytes
 
@@ -33,7 +33,7 @@ def running_graph(context: dg.AssetExecutionContext, grafo: GovernedGraph) -> dg
         return context.repository_def
     except Exception:  # dagster's CheckError: in-process runs carry no repository; use what the policies saw
         if grafo.definitions is None:
-            raise RuntimeError("gobierno needs the definitions: build them with gobierno.apply_group_policies(...)")
+            raise RuntimeError("gobierno needs the definitions: build them with gobierno.apply_group_policies(...)") from None
         return grafo.definitions
 
 
@@ -118,9 +118,9 @@ def escaneo_pii(
     scanned, skipped = [], []
     tables = [a for a in targets if a.layout is not None and a.layout.table]
     if tables:
-        if warehouse.dialect != "duckdb":
-            skipped += [f"{a.key}: warehouse {warehouse.dialect} is scanned by the Redshift job" for a in tables]
-        elif not warehouse.duckdb_path.exists():
+        if not warehouse.embedded:  # the scan runs DuckDB's RE2 patterns in-process, over the embedded file
+            skipped += [f"{a.key}: not an embedded warehouse, scanned by the Redshift job" for a in tables]
+        elif not warehouse.exists():
             skipped += [f"{a.key}: warehouse not created yet" for a in tables]
         else:
             with warehouse.connect(read_only=True) as con:

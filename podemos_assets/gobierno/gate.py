@@ -10,8 +10,7 @@ from dataclasses import dataclass
 
 import dagster as dg
 
-from podemos_assets.gobierno.policies import GROUP_POLICIES
-from podemos_assets.gobierno.vocabulary import (
+from podemos_assets.contracts.vocabulary import (
     AUDIENCE_TAG,
     CLASSIFICATIONS,
     DIST_KEY,
@@ -21,6 +20,7 @@ from podemos_assets.gobierno.vocabulary import (
     Audience,
     column_classification,
 )
+from podemos_assets.gobierno.policies import GROUP_POLICIES
 
 WAREHOUSE_KINDS = frozenset({"duckdb", "redshift"})
 DBT_MATERIALIZATION = "dagster-dbt/materialization_type"
@@ -102,7 +102,7 @@ def asset_violations(node) -> list[str]:
     schema = column_schema_of(node)
     names: set[str] = set()
     if schema is None or not schema.columns:
-        out.append("no column schema (metadata=gobierno.schema_metadata(Model))")
+        out.append("no column schema (metadata=contracts.schema_metadata(Model))")
     else:
         for col in schema.columns:
             names.add(col.name)
@@ -110,7 +110,7 @@ def asset_violations(node) -> list[str]:
                 out.append(f"column '{col.name}' has no description")
             if column_classification(col) not in CLASSIFICATIONS:
                 out.append(
-                    f"column '{col.name}' has no classification (gobierno.column(..., Classification.X): "
+                    f"column '{col.name}' has no classification (contracts.column(..., Classification.X): "
                     f"one of {sorted(CLASSIFICATIONS)})"
                 )
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import dagster as dg
 
+from podemos_assets.contracts.vocabulary import AUDIENCE_TAG, COLUMN_LINEAGE, FILES, column_classification
 from podemos_assets.gobierno.gate import WarehouseLayout, column_schema_of, metadata_text, warehouse_layout
-from podemos_assets.gobierno.vocabulary import AUDIENCE_TAG, COLUMN_LINEAGE, FILES, column_classification
 
 
 @dataclass(frozen=True)

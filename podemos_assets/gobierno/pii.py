@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 import pandera.pandas as pda
 
-from podemos_assets.gobierno.vocabulary import Classification, columns_of
+from podemos_assets.contracts.vocabulary import Classification, columns_of
 
 _STATES = "AS|BC|BS|CC|CL|CM|CS|CH|DF|DG|GT|GR|HG|JC|MC|MN|MS|NT|NL|OC|PL|QT|QR|SP|SL|SR|TC|TS|TL|VZ|YN|ZS|NE"
 

@@ -6,13 +6,12 @@ its owner: it inherits its group's. An asset may still declare its own owners; t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import warnings
+from dataclasses import dataclass
 
 import dagster as dg
 
-from podemos_assets.gobierno.vocabulary import Criticality
+from podemos_assets.contracts.vocabulary import Criticality
 
 
 @dataclass(frozen=True)

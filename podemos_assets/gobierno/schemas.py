@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandera.pandas as pda
 
-from podemos_assets.gobierno.vocabulary import Classification as C
-from podemos_assets.gobierno.vocabulary import column
+from podemos_assets.contracts.vocabulary import Classification as C
+from podemos_assets.contracts.vocabulary import column
 
 
 class CatalogoColumna(pda.DataFrameModel):

@@ -11,17 +11,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from starlette.applications import Starlette
 import anyio
 import anyio.to_thread
+from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from podemos_assets.config import Settings
 from podemos_assets.ingesta import protocol as p
 from podemos_assets.ingesta.auth import DeviceSecrets
 from podemos_assets.ingesta.service import CoreResponse, IngestCore, overloaded, too_large
-from podemos_assets.config import Settings
 from podemos_assets.resources.idempotency import open_store
 from podemos_assets.resources.lake import LakeResource
 

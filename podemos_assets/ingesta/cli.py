@@ -31,9 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from podemos_assets.config import load_settings
     from podemos_assets.ingesta.app import DEFAULT_MAX_IN_FLIGHT, SERVE_OPTIONS_ENV, build_core, create_app
     from podemos_assets.ingesta.server import UVICORN_OPTIONS, serve_forever
-    from podemos_assets.config import load_settings
 
     settings = load_settings()
     if args.max_in_flight is None:

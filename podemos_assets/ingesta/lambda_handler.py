@@ -20,8 +20,8 @@ _core: IngestCore | None = None
 def _default_core() -> IngestCore:
     global _core
     if _core is None:  # once per Lambda container, reused across invocations
-        from podemos_assets.ingesta.app import build_core
         from podemos_assets.config import load_settings
+        from podemos_assets.ingesta.app import build_core
 
         _core = build_core(load_settings(), default_store="dynamodb")
     return _core

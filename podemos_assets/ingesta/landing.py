@@ -14,10 +14,10 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta, Raw, Struct
 
+from podemos_assets.contracts import lake as paths
 from podemos_assets.ingesta import protocol as p
 from podemos_assets.resources.lake import LakeResource
 
-LANDING_PREFIX = "landing/campo/"
 Reason = Annotated[str, Meta(max_length=500)]
 
 
@@ -52,7 +52,7 @@ RECORD_DECODER = msgspec.json.Decoder(LandingRecord)
 
 
 def landing_key(day: str, name: str) -> str:
-    return f"{LANDING_PREFIX}recibido={day}/{name}.ndjson"
+    return f"{paths.field_landing_day(day)}{name}.ndjson"
 
 
 class GroupLanding:

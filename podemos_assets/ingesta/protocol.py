@@ -17,15 +17,16 @@ import random
 import re
 import time
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 import msgspec
 from msgspec import Meta, Raw, Struct
 
 from podemos_assets.config import GO_LIVE
+from podemos_assets.contracts import lake as paths
 
 MAX_EVENTS = 500
 MAX_BODY_BYTES = 1024 * 1024  # 1 MiB
@@ -117,7 +118,7 @@ class EventoVisita(_Event, tag="visita"):
     payload: Visita
 
 
-Event = Union[EventoPago, EventoGeolocalizacion, EventoFoto, EventoVisita]
+Event = EventoPago | EventoGeolocalizacion | EventoFoto | EventoVisita
 
 
 class _BatchHead(Struct, forbid_unknown_fields=True, kw_only=True):
@@ -259,14 +260,14 @@ def validate_event(event: dict | bytes, sent_at: datetime | None = None,
     """Check one event as the server does; return its event_id (tests, tools)."""
     raw = event if isinstance(event, bytes) else ENCODER.encode(event)
     ev = decode_event(raw)
-    now = received or datetime.now(timezone.utc)
+    now = received or datetime.now(UTC)
     check_event(ev, sent_at or ev.device_time, now)
     return ev.event_id
 
 
 def photo_key(sha256: str) -> str:
     """Where a photo lives in the lake: content-addressed, so a re-upload is a no-op."""
-    return f"landing/campo/fotos/{sha256}"
+    return paths.field_photo(sha256)
 
 
 _RANDOM = random.SystemRandom()

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -181,7 +181,7 @@ class DeviceClient:
             t0 = time.perf_counter()
             try:
                 response = await self._send(method, path, make_body())
-            except (httpx.TransportError, asyncio.TimeoutError):
+            except (TimeoutError, httpx.TransportError):
                 self.report.retries += 1
                 await self.sleep(self._backoff(attempt))
                 continue
@@ -210,13 +210,13 @@ class DeviceClient:
 
     async def upload_photos(self) -> None:
         for sha, data in self.outbox.pending_photos():
-            r = await self._exchange("PUT", f"/v1/fotos/{sha}", lambda: bytes(data))
+            r = await self._exchange("PUT", f"/v1/fotos/{sha}", lambda data=data: bytes(data))
             if r.status_code not in (200, 201):
                 raise SyncError(f"{self.device_id}: photo {sha} refused ({r.status_code}): {r.text}")
             self.outbox.photo_uploaded(sha)
 
     def _batch_body(self, events: list[dict]) -> bytes:
-        sent_at = datetime.fromtimestamp(self.device_now(), timezone.utc).isoformat(timespec="milliseconds")
+        sent_at = datetime.fromtimestamp(self.device_now(), UTC).isoformat(timespec="milliseconds")
         return p.canonical({"batch_id": str(uuid.uuid4()), "device_id": self.device_id, "asesor": self.asesor,
                             "sucursal": self.sucursal, "region": self.region, "sent_at": sent_at, "events": events})
 

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import msgspec
 import orjson
@@ -135,7 +135,7 @@ class IngestCore:
         return CoreResponse(201 if created else 200, {"object_key": key, "sha256": sha256, "bytes": len(body)})
 
     def _batch(self, device_id: str, body: bytes, now: float) -> CoreResponse:
-        received = datetime.fromtimestamp(now, timezone.utc)
+        received = datetime.fromtimestamp(now, UTC)
         try:  # the fast path: the whole batch typed in one compiled call
             batch: p.Batch | p.BatchEnvelope = p.BATCH_DECODER.decode(body)
             raws = None

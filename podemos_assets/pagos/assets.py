@@ -10,16 +10,15 @@ import time
 import dagster as dg
 
 from podemos_assets.automation import after_upstream
-from podemos_assets.config import load_settings
-from podemos_assets.gobierno import schema_metadata
-from podemos_assets.gobierno.vocabulary import analyst_facing, warehouse_table
+from podemos_assets.contracts import schema_metadata
+from podemos_assets.contracts.vocabulary import analyst_facing, warehouse_table
 from podemos_assets.pagos import schemas
 from podemos_assets.pagos.extracts import read_day
 from podemos_assets.pagos.layout import compact
 from podemos_assets.pagos.merge import merge_day
 from podemos_assets.pagos.partitions import PAYMENT_DAY_PARTITIONS, SINGLE_RUN_BACKFILL, extract_deps
 from podemos_assets.resources import WAREHOUSE_POOL, LakeResource, WarehouseResource
-from podemos_assets.sucursales.registry import load_registry
+from podemos_assets.sucursales.partitions import BRANCHES
 
 GROUP = "pagos"
 
@@ -53,7 +52,7 @@ class MergeConfig(dg.Config):
 def pagos_merge(context: dg.AssetExecutionContext, config: MergeConfig, lake: LakeResource,
                 warehouse: WarehouseResource):
     """Merge each day of the run's partition range, oldest first, one transaction per day."""
-    zones = {b.id: b.zona_horaria for b in load_registry(load_settings().branch_registry)}
+    zones = {b.id: b.zona_horaria for b in BRANCHES.values()}  # the registry the partitions were built from
     per_day, t0 = [], time.perf_counter()
     with warehouse.connect() as con:
         for fecha in sorted(context.partition_keys):

@@ -6,31 +6,21 @@ import re
 
 import pyarrow as pa
 
+from podemos_assets.contracts import lake as paths
+from podemos_assets.contracts.sucursales import BAJAS_SCHEMA, BRANCH_TABLES, LINEAGE
 from podemos_assets.resources.lake import LakeResource
 
-RAW = "raw/sucursales"
-BAJAS = f"{RAW}/_bajas"
-_LINEAGE = [("sucursal", pa.string()), ("updated_at_utc", pa.timestamp("us", tz="UTC")), ("extraccion", pa.string())]
-TS = pa.timestamp("us")
-MONEY = pa.decimal128(15, 2)
-
-# The columns this capability reads from each branch table, with the contract's exact types.
-INPUT_SCHEMAS: dict[str, pa.Schema] = {
-    "transacciones": pa.schema(
-        [("id", pa.int64()), ("cuenta_id", pa.int64()), ("cliente_id", pa.int64()), ("fecha", TS),
-         ("monto", MONEY), ("canal", pa.string()), ("updated_at", TS), *_LINEAGE]
-    ),
-    "cuentas": pa.schema(
-        [("id", pa.int64()), ("grupo_id", pa.int64()), ("monto", MONEY), ("saldo", MONEY), ("estatus", pa.string()),
-         ("fecha_desembolso", pa.date32()), ("updated_at", TS), *_LINEAGE]
-    ),
-    "clientes": pa.schema([("id", pa.int64()), ("updated_at", TS), *_LINEAGE]),
-    "calendario_pagos": pa.schema(
-        [("id", pa.int64()), ("cuenta_id", pa.int64()), ("num_pago", pa.int32()), ("monto", MONEY),
-         ("fecha_pago", pa.date32()), ("estatus", pa.string()), ("updated_at", TS), *_LINEAGE]
-    ),
+# The columns this capability reads from each branch table (the extract's other columns are not read);
+# their types are the branch contract's.
+READ_COLUMNS = {
+    "transacciones": ("id", "cuenta_id", "cliente_id", "fecha", "monto", "canal", "updated_at"),
+    "cuentas": ("id", "grupo_id", "monto", "saldo", "estatus", "fecha_desembolso", "updated_at"),
+    "clientes": ("id", "updated_at"),
+    "calendario_pagos": ("id", "cuenta_id", "num_pago", "monto", "fecha_pago", "estatus", "updated_at"),
 }
-BAJAS_SCHEMA = pa.schema([("tabla", pa.string()), ("id", pa.int64()), ("sucursal", pa.string()), ("fecha", pa.date32())])
+INPUT_SCHEMAS: dict[str, pa.Schema] = {
+    t: pa.schema([(c, BRANCH_TABLES[t][c]) for c in cols] + list(LINEAGE.items())) for t, cols in READ_COLUMNS.items()
+}
 BRANCH_CODE = re.compile(r"^suc_(\d{1,3})$")  # the branch number becomes the last 3 digits of global ids
 
 
@@ -77,7 +67,7 @@ def read_day(lake: LakeResource, fecha: str) -> tuple[dict[str, pa.Table], dict[
     """
     out, files = {}, {}
     for tabla, schema in INPUT_SCHEMAS.items():
-        keys = [k for k in lake.list(f"{RAW}/{tabla}/fecha={fecha}/") if k.endswith(".parquet")]
+        keys = [k for k in lake.list(paths.branch_day_prefix(tabla, fecha)) if k.endswith(".parquet")]
         parts = []
         for key in keys:
             part = _conform(lake.read_parquet(key), schema, lake.uri(key))
@@ -87,7 +77,7 @@ def read_day(lake: LakeResource, fecha: str) -> tuple[dict[str, pa.Table], dict[
         files[tabla] = len(keys)
     bajas = []
     for tabla in INPUT_SCHEMAS:
-        for key in lake.list(f"{BAJAS}/{tabla}/"):
+        for key in lake.list(paths.tombstones_prefix(tabla)):
             if f"/fecha={fecha}/" in key and key.endswith(".parquet"):
                 part = _conform(lake.read_parquet(key), BAJAS_SCHEMA, lake.uri(key))
                 _check_branch(part, key, lake.uri(key))

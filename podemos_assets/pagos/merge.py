@@ -32,9 +32,11 @@ DIMENSIONS = {
                 "fecha_desembolso"),
     "clientes": ("clientes", "id_cliente", "gid(id, sucursal) AS id_cliente"),
     "calendario_pagos": ("calendario_pagos", "id_cuota", "gid(id, sucursal) AS id_cuota, "
-                         "gid(cuenta_id, sucursal) AS id_prestamo, num_pago, CAST(monto AS DECIMAL(18,2)) AS monto, "
+                         "gid(cuenta_id, sucursal) AS id_prestamo, CAST(num_pago AS INTEGER) AS num_pago, CAST(monto AS DECIMAL(18,2)) AS monto, "
                          "fecha_pago AS fecha_vencimiento, estatus"),
 }
+# Global ids: the branch number in the last three digits (suc_013, id 4521 -> 4521013).
+GID_MACRO = "x * 1000 + CAST(substr(suc, 5) AS BIGINT)"
 PAGOS_SELECT = """
 SELECT gid(t.id, t.sucursal) AS id_pago, gid(t.cuenta_id, t.sucursal) AS id_prestamo,
        gid(t.cliente_id, t.sucursal) AS id_cliente, CAST(t.monto AS DECIMAL(18,2)) AS monto,
@@ -80,7 +82,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 def _session(con: duckdb.DuckDBPyConnection, branch_zones: dict[str, str]) -> None:
     con.execute("SET TimeZone = 'UTC'")
     # Global ids: the branch number in the last three digits (suc_013, id 4521 -> 4521013).
-    con.execute("CREATE OR REPLACE TEMP MACRO gid(x, suc) AS x * 1000 + CAST(substr(suc, 5) AS BIGINT)")
+    con.execute(f"CREATE OR REPLACE TEMP MACRO gid(x, suc) AS {GID_MACRO}")
     # DuckDB resolves an ambiguous local time (fall-back hour) to the later instant; the branch extractor
     # (Python zoneinfo, fold=0) takes the earlier one. Match it: one hour earlier if that reads the same.
     con.execute("""CREATE OR REPLACE TEMP MACRO local_to_utc(zone, ts) AS

@@ -13,7 +13,7 @@ import dagster as dg
 from dagster_dbt import DbtProject, dbt_assets
 
 from podemos_assets.automation import after_upstream
-from podemos_assets.gobierno.dbt import GovernedDbtTranslator
+from podemos_assets.contracts.dbt import GovernedDbtTranslator
 from podemos_assets.pagos.partitions import PAYMENT_DAY_PARTITIONS, SINGLE_RUN_BACKFILL
 from podemos_assets.resources import WAREHOUSE_POOL
 from podemos_assets.resources.dbt import DBT_DIR, prepare_manifest

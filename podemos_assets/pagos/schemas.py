@@ -6,23 +6,13 @@ rules are all derived from these models. Dtypes are Arrow types, which map one-t
 
 from __future__ import annotations
 
-from typing import Annotated, NamedTuple
+from typing import NamedTuple
 
-import pandas as pd
 import pandera.pandas as pda
-import pyarrow
-from pandera.typing import Series
 
-from podemos_assets.gobierno import Classification as C
-from podemos_assets.gobierno import column
-
-BIGINT = Series[Annotated[pd.ArrowDtype, pyarrow.int64()]]
-INTEGER = Series[Annotated[pd.ArrowDtype, pyarrow.int32()]]
-MONEY = Series[Annotated[pd.ArrowDtype, pyarrow.decimal128(18, 2)]]
-DATE = Series[Annotated[pd.ArrowDtype, pyarrow.date32()]]
-INSTANT = Series[Annotated[pd.ArrowDtype, pyarrow.timestamp("us", tz="UTC")]]
-LOCAL_TS = Series[Annotated[pd.ArrowDtype, pyarrow.timestamp("us")]]
-TEXT = Series[Annotated[pd.ArrowDtype, pyarrow.string()]]
+from podemos_assets.contracts import Classification as C
+from podemos_assets.contracts import column
+from podemos_assets.contracts.types import Date, Instant, Int, Int32, LocalTime, Money, Text
 
 STATUS_PAGO = ["APLICADO", "REVERSO"]
 QUARANTINE_REASONS = ["baja_en_sucursal", "sucursal_desconocida", "prestamo_desconocido", "cliente_desconocido"]
@@ -46,105 +36,105 @@ def lineage(name: str):
 class PagosHistoricos(pda.DataFrameModel):
     """One row per payment (a branch `transacciones` row), the latest version of it."""
 
-    id_pago: BIGINT = column(
+    id_pago: Int = column(
         "Payment id unique across branches: source id * 1000 + branch number.", C.SENSIBLE, glossary="pago", unique=True
     )
-    id_prestamo: BIGINT = column("Loan account (cuentas) the payment applies to, global id.", C.SENSIBLE)
-    id_cliente: BIGINT = column("Client (member of the group) who paid, global id.", C.SENSIBLE, glossary="cliente")
-    monto: MONEY = column("Amount in MXN; negative for a reversal.", C.SENSIBLE, glossary="monto")
-    fecha_pago: DATE = column("Payment date in the branch's local time (the business day).", C.PUBLICO)
-    sucursal: TEXT = lineage("sucursal")
-    status_pago: TEXT = column("APLICADO or REVERSO (negative amount).", C.PUBLICO, isin=STATUS_PAGO)
-    otros_datos: TEXT = column("Other source attributes as JSON (the channel: canal).", C.PUBLICO, nullable=True)
-    fecha_pago_utc: INSTANT = column(
+    id_prestamo: Int = column("Loan account (cuentas) the payment applies to, global id.", C.SENSIBLE)
+    id_cliente: Int = column("Client (member of the group) who paid, global id.", C.SENSIBLE, glossary="cliente")
+    monto: Money = column("Amount in MXN; negative for a reversal.", C.SENSIBLE, glossary="monto")
+    fecha_pago: Date = column("Payment date in the branch's local time (the business day).", C.PUBLICO)
+    sucursal: Text = lineage("sucursal")
+    status_pago: Text = column("APLICADO or REVERSO (negative amount).", C.PUBLICO, isin=STATUS_PAGO)
+    otros_datos: Text = column("Other source attributes as JSON (the channel: canal).", C.PUBLICO, nullable=True)
+    fecha_pago_utc: Instant = column(
         "The payment's instant in UTC (local time and branch zone); NULL only for an unknown branch.", C.PUBLICO, nullable=True
     )
-    id_origen: BIGINT = lineage("id_origen")
-    updated_at_origen: LOCAL_TS = lineage("updated_at_origen")
-    updated_at_utc: INSTANT = lineage("updated_at_utc")
-    extraccion: TEXT = lineage("extraccion")
+    id_origen: Int = lineage("id_origen")
+    updated_at_origen: LocalTime = lineage("updated_at_origen")
+    updated_at_utc: Instant = lineage("updated_at_utc")
+    extraccion: Text = lineage("extraccion")
 
 
 class PagosCuarentena(PagosHistoricos):
     """Latest versions that cannot be published, with the reason; they leave when the reason goes away."""
 
-    motivo: TEXT = column("Why the payment is held back.", C.PUBLICO, isin=QUARANTINE_REASONS)
+    motivo: Text = column("Why the payment is held back.", C.PUBLICO, isin=QUARANTINE_REASONS)
 
 
 class PagosPorCliente(pda.DataFrameModel):
     """The client-ordered projection of pagos_historicos: a client's history reads one or two row groups."""
 
-    id_cliente: BIGINT = column("Client who paid, global id.", C.SENSIBLE, glossary="cliente")
-    fecha_pago: DATE = column("Payment date, branch-local.", C.PUBLICO)
-    id_pago: BIGINT = column("Payment id (pagos_historicos.id_pago).", C.SENSIBLE, unique=True)
-    id_prestamo: BIGINT = column("Loan account, global id.", C.SENSIBLE)
-    monto: MONEY = column("Amount in MXN; negative for a reversal.", C.SENSIBLE)
-    status_pago: TEXT = column("APLICADO or REVERSO.", C.PUBLICO, isin=STATUS_PAGO)
-    sucursal: TEXT = column("Branch code.", C.PUBLICO)
+    id_cliente: Int = column("Client who paid, global id.", C.SENSIBLE, glossary="cliente")
+    fecha_pago: Date = column("Payment date, branch-local.", C.PUBLICO)
+    id_pago: Int = column("Payment id (pagos_historicos.id_pago).", C.SENSIBLE, unique=True)
+    id_prestamo: Int = column("Loan account, global id.", C.SENSIBLE)
+    monto: Money = column("Amount in MXN; negative for a reversal.", C.SENSIBLE)
+    status_pago: Text = column("APLICADO or REVERSO.", C.PUBLICO, isin=STATUS_PAGO)
+    sucursal: Text = column("Branch code.", C.PUBLICO)
 
 
 class PagosDiarioSucursal(pda.DataFrameModel):
     """Rollup: payments per local day, branch and status; what the broad reports read."""
 
-    fecha_pago: DATE = column("Payment date, branch-local.", C.PUBLICO)
-    sucursal: TEXT = column("Branch code.", C.PUBLICO)
-    status_pago: TEXT = column("APLICADO or REVERSO.", C.PUBLICO, isin=STATUS_PAGO)
-    pagos: BIGINT = column("Number of payments.", C.SENSIBLE, ge=0)
-    monto: MONEY = column("Sum of amounts in MXN.", C.SENSIBLE)
+    fecha_pago: Date = column("Payment date, branch-local.", C.PUBLICO)
+    sucursal: Text = column("Branch code.", C.PUBLICO)
+    status_pago: Text = column("APLICADO or REVERSO.", C.PUBLICO, isin=STATUS_PAGO)
+    pagos: Int = column("Number of payments.", C.SENSIBLE, ge=0)
+    monto: Money = column("Sum of amounts in MXN.", C.SENSIBLE)
 
 
 class Cuentas(pda.DataFrameModel):
     """Loan accounts (latest version), the dimension payments are checked against."""
 
-    id_prestamo: BIGINT = column("Loan account id unique across branches.", C.SENSIBLE, unique=True)
-    id_grupo: BIGINT = column("Lending group, global id.", C.SENSIBLE)
-    monto_otorgado: MONEY = column("Amount lent in MXN.", C.SENSIBLE)
-    saldo: MONEY = column("Outstanding balance in MXN.", C.SENSIBLE)
-    estatus: TEXT = column("ACTIVA, CERRADA or CASTIGADA.", C.PUBLICO, isin=["ACTIVA", "CERRADA", "CASTIGADA"])
-    fecha_desembolso: DATE = column("Disbursement date.", C.PUBLICO)
-    sucursal: TEXT = lineage("sucursal")
-    id_origen: BIGINT = lineage("id_origen")
-    updated_at_origen: LOCAL_TS = lineage("updated_at_origen")
-    updated_at_utc: INSTANT = lineage("updated_at_utc")
-    extraccion: TEXT = lineage("extraccion")
+    id_prestamo: Int = column("Loan account id unique across branches.", C.SENSIBLE, unique=True)
+    id_grupo: Int = column("Lending group, global id.", C.SENSIBLE)
+    monto_otorgado: Money = column("Amount lent in MXN.", C.SENSIBLE)
+    saldo: Money = column("Outstanding balance in MXN.", C.SENSIBLE)
+    estatus: Text = column("ACTIVA, CERRADA or CASTIGADA.", C.PUBLICO, isin=["ACTIVA", "CERRADA", "CASTIGADA"])
+    fecha_desembolso: Date = column("Disbursement date.", C.PUBLICO)
+    sucursal: Text = lineage("sucursal")
+    id_origen: Int = lineage("id_origen")
+    updated_at_origen: LocalTime = lineage("updated_at_origen")
+    updated_at_utc: Instant = lineage("updated_at_utc")
+    extraccion: Text = lineage("extraccion")
 
 
 class CalendarioPagos(pda.DataFrameModel):
     """Weekly instalments of each loan (latest version): the basis of portfolio at risk."""
 
-    id_cuota: BIGINT = column("Instalment id unique across branches.", C.SENSIBLE, unique=True)
-    id_prestamo: BIGINT = column("Loan account, global id.", C.SENSIBLE)
-    num_pago: INTEGER = column("Instalment number within the loan.", C.PUBLICO, ge=1)
-    monto: MONEY = column("Instalment amount due in MXN.", C.SENSIBLE)
-    fecha_vencimiento: DATE = column("Due date (source calendario_pagos.fecha_pago).", C.PUBLICO)
-    estatus: TEXT = column(
+    id_cuota: Int = column("Instalment id unique across branches.", C.SENSIBLE, unique=True)
+    id_prestamo: Int = column("Loan account, global id.", C.SENSIBLE)
+    num_pago: Int32 = column("Instalment number within the loan.", C.PUBLICO, ge=1)
+    monto: Money = column("Instalment amount due in MXN.", C.SENSIBLE)
+    fecha_vencimiento: Date = column("Due date (source calendario_pagos.fecha_pago).", C.PUBLICO)
+    estatus: Text = column(
         "PENDIENTE, PAGADO, ATRASADO or PARCIAL.", C.PUBLICO, isin=["PENDIENTE", "PAGADO", "ATRASADO", "PARCIAL"]
     )
-    sucursal: TEXT = lineage("sucursal")
-    id_origen: BIGINT = lineage("id_origen")
-    updated_at_origen: LOCAL_TS = lineage("updated_at_origen")
-    updated_at_utc: INSTANT = lineage("updated_at_utc")
-    extraccion: TEXT = lineage("extraccion")
+    sucursal: Text = lineage("sucursal")
+    id_origen: Int = lineage("id_origen")
+    updated_at_origen: LocalTime = lineage("updated_at_origen")
+    updated_at_utc: Instant = lineage("updated_at_utc")
+    extraccion: Text = lineage("extraccion")
 
 
 class Clientes(pda.DataFrameModel):
     """Known clients, without PII: names, CURP, RFC, phone and birth date stay in the branch and the lake."""
 
-    id_cliente: BIGINT = column("Client id unique across branches.", C.SENSIBLE, unique=True)
-    sucursal: TEXT = lineage("sucursal")
-    id_origen: BIGINT = lineage("id_origen")
-    updated_at_origen: LOCAL_TS = lineage("updated_at_origen")
-    updated_at_utc: INSTANT = lineage("updated_at_utc")
-    extraccion: TEXT = lineage("extraccion")
+    id_cliente: Int = column("Client id unique across branches.", C.SENSIBLE, unique=True)
+    sucursal: Text = lineage("sucursal")
+    id_origen: Int = lineage("id_origen")
+    updated_at_origen: LocalTime = lineage("updated_at_origen")
+    updated_at_utc: Instant = lineage("updated_at_utc")
+    extraccion: Text = lineage("extraccion")
 
 
 class PagosBajas(pda.DataFrameModel):
     """Tombstones seen so far (kept so a redelivered old version never resurrects a deleted row)."""
 
-    tabla: TEXT = column("Source table of the deleted row.", C.PUBLICO)
-    sucursal: TEXT = column("Branch code.", C.PUBLICO)
-    id_origen: BIGINT = column("Primary key of the deleted row in its branch.", C.SENSIBLE)
-    fecha_baja: DATE = column("Latest day the deletion was detected.", C.PUBLICO)
+    tabla: Text = column("Source table of the deleted row.", C.PUBLICO)
+    sucursal: Text = column("Branch code.", C.PUBLICO)
+    id_origen: Int = column("Primary key of the deleted row in its branch.", C.SENSIBLE)
+    fecha_baja: Date = column("Latest day the deletion was detected.", C.PUBLICO)
 
 
 class WarehouseTable(NamedTuple):

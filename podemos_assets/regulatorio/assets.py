@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 
 import dagster as dg
 
-from podemos_assets.gobierno import schema_metadata
-from podemos_assets.gobierno.vocabulary import report_files
+from podemos_assets.contracts import schema_metadata
+from podemos_assets.contracts.vocabulary import report_files
 from podemos_assets.regulatorio.errors import (
     CobranzaMismatch,
     ReconciliationMismatch,

@@ -27,7 +27,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from podemos_assets.gobierno.vocabulary import pii_columns
+from podemos_assets.contracts import arrow_schema
+from podemos_assets.contracts import lake as paths
+from podemos_assets.contracts.vocabulary import pii_columns
 from podemos_assets.regulatorio.errors import (
     ControlTotalsMismatch,
     SourceFileRejected,
@@ -37,7 +39,8 @@ from podemos_assets.regulatorio.errors import (
 )
 from podemos_assets.regulatorio.readers import FIX, READERS
 from podemos_assets.regulatorio.registry import Source
-from podemos_assets.regulatorio.schemas import SOURCE_MODELS, arrow_schema
+from podemos_assets.regulatorio.schemas import SOURCE_MODELS
+from podemos_assets.resources import WarehouseResource
 
 ROW_OFFSET = {"csv": 2, "fixed": 2, "xlsx": 2, "json": 1, "db": 1, "lake": 1, "warehouse": 1}  # data row i -> file row
 
@@ -45,7 +48,7 @@ ROW_OFFSET = {"csv": 2, "fixed": 2, "xlsx": 2, "json": 1, "db": 1, "lake": 1, "w
 def extract_key(source: str, fecha: str, name: str = "part-0.parquet", version: int | None = None) -> str:
     """Key of a file of a source-day; `version` set: inside that version's folder (`_control.json` without
     a version is the pointer to the current one)."""
-    return f"raw/regulatorio/{source}/fecha={fecha}/" + (f"v{version}/" if version else "") + name
+    return paths.regulatory_day_prefix(source, fecha) + (f"v{version}/" if version else "") + name
 
 
 _VERSION = re.compile(r"/v(\d+)/_control\.json$")
@@ -53,7 +56,7 @@ _VERSION = re.compile(r"/v(\d+)/_control\.json$")
 
 def extract_versions(source: str, fecha: str, lake) -> list[int]:
     """The kept versions of a source-day (a version exists once its `_control.json` does)."""
-    keys = lake.list(f"raw/regulatorio/{source}/fecha={fecha}/")
+    keys = lake.list(paths.regulatory_day_prefix(source, fecha))
     return sorted(int(m.group(1)) for k in keys if (m := _VERSION.search(k)))
 
 
@@ -108,28 +111,25 @@ def _read_lake(source: Source, fecha: str, lake, schema: pa.Schema) -> tuple[pa.
 
 # The warehouse source: the payments as the warehouse holds them (latest version, no quarantined or
 # deleted payment), by the branch-local payment date `fecha_pago`; canal from the JSON of other attributes.
-_CANAL = {"duckdb": "json_extract_string(otros_datos, '$.canal')",
-          "redshift": "json_extract_path_text(otros_datos, 'canal')"}
-_MICROS = {"duckdb": "epoch_us(updated_at_utc)",
-           "redshift": "datediff(microsecond, '1970-01-01', updated_at_utc)"}
-
-
-def warehouse_rows_sql(dialect: str, fecha: str) -> str:
-    return (f"SELECT id_pago AS id, id_prestamo AS cuenta_id, monto, coalesce({_CANAL[dialect]}, '') AS canal, "
+# The engine's own SQL (JSON access, epoch microseconds) comes from the warehouse resource.
+def warehouse_rows_sql(warehouse: WarehouseResource, fecha: str) -> str:
+    canal = warehouse.json_text("otros_datos", "canal")
+    return (f"SELECT id_pago AS id, id_prestamo AS cuenta_id, monto, coalesce({canal}, '') AS canal, "
             f"sucursal FROM pagos_historicos WHERE fecha_pago = DATE '{fecha}' ORDER BY id_pago")
 
 
-def warehouse_fingerprint_sql(dialect: str, where: str) -> str:
+def warehouse_fingerprint_sql(warehouse: WarehouseResource, where: str) -> str:
     """One GROUP BY over the table: per payment date, a fingerprint that changes with any insert, update
     (a new winning version has a later updated_at) or delete. Cheap: no row leaves the warehouse."""
     return (f"SELECT CAST(fecha_pago AS VARCHAR), count(*), CAST(sum(monto) AS VARCHAR), CAST(sum(id_pago) AS VARCHAR), "
-            f"CAST(sum({_MICROS[dialect]}) AS VARCHAR) FROM pagos_historicos WHERE {where} GROUP BY 1")
+            f"CAST(sum({warehouse.epoch_micros('updated_at_utc')}) AS VARCHAR) FROM pagos_historicos WHERE {where} "
+            "GROUP BY 1")
 
 
-def fingerprints(warehouse, since: str) -> dict[str, str]:
+def fingerprints(warehouse: WarehouseResource, since: str) -> dict[str, str]:
     """fecha_pago -> fingerprint, for every payment date since `since` ({} while the table does not exist)."""
     try:
-        rows = warehouse.fetch_all(warehouse_fingerprint_sql(warehouse.dialect, f"fecha_pago >= DATE '{since}'"))
+        rows = warehouse.fetch_all(warehouse_fingerprint_sql(warehouse, f"fecha_pago >= DATE '{since}'"))
     except Exception as exc:  # the table is created by the first pagos merge
         if "pagos_historicos" in str(exc) or "does not exist" in str(exc):
             return {}
@@ -137,33 +137,26 @@ def fingerprints(warehouse, since: str) -> dict[str, str]:
     return {r[0]: "|".join(str(v) for v in r[1:]) for r in rows}
 
 
-def _read_warehouse(source: Source, fecha: str, warehouse, schema: pa.Schema) -> tuple[pa.Table, dict, str, str]:
+def _read_warehouse(source: Source, fecha: str, warehouse: WarehouseResource | None,
+                    schema: pa.Schema) -> tuple[pa.Table, dict, str, str]:
     if warehouse is None:
         raise SourceMissing(f"{source.file}: no warehouse resource to read {fecha} from")
-    sql = warehouse_rows_sql(warehouse.dialect, fecha)
-    if warehouse.dialect == "duckdb":
-        if not warehouse.duckdb_path.exists():
-            raise SourceMissing(f"{source.file}: the warehouse does not exist yet")
-        with warehouse.connect(read_only=True) as con:
-            con.execute("BEGIN TRANSACTION")  # rows and fingerprint from one snapshot
-            try:
-                table = con.sql(sql).to_arrow_table()
-            except Exception as exc:
-                if "pagos_historicos" in str(exc):
-                    raise SourceMissing(f"{source.file}: the table does not exist yet") from None
-                raise
-            fp = con.execute(warehouse_fingerprint_sql("duckdb", f"fecha_pago = DATE '{fecha}'")).fetchall()
-            con.execute("COMMIT")
-    else:
-        rows = warehouse.fetch_all(sql)
-        table = pa.table({n: [r[i] for r in rows] for i, n in enumerate(schema.names)})
-        fp = warehouse.fetch_all(warehouse_fingerprint_sql(warehouse.dialect, f"fecha_pago = DATE '{fecha}'"))
+    if not warehouse.exists():
+        raise SourceMissing(f"{source.file}: the warehouse does not exist yet")
+    try:  # rows and fingerprint from one snapshot
+        table, fp = warehouse.read_tables(warehouse_rows_sql(warehouse, fecha),
+                                          warehouse_fingerprint_sql(warehouse, f"fecha_pago = DATE '{fecha}'"))
+    except Exception as exc:
+        if "pagos_historicos" in str(exc):
+            raise SourceMissing(f"{source.file}: the table does not exist yet") from None
+        raise
     try:
         table = table.select(schema.names).cast(schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, KeyError) as exc:
         raise SourceSchemaDrift(source.file, None, None, f"types do not match the contract: {exc}", FIX) from None
     control = {"filas": table.num_rows, "sumas": {c: pc.sum(table[c]).as_py() or Decimal("0.00") for c in source.control}}
-    return table, control, content_sha(table), "|".join(str(v) for v in fp[0][1:]) if fp else "vacio"
+    huella = "|".join(str(column[0].as_py()) for column in fp.columns[1:]) if fp.num_rows else "vacio"
+    return table, control, content_sha(table), huella
 
 
 def content_sha(table: pa.Table) -> str:
@@ -224,7 +217,7 @@ def source_sha(source: Source, fecha: str, sources, lake) -> str | None:
 def ingest(source: Source, fecha: str, sources, lake, now: datetime | None = None, warehouse=None) -> Extract:
     """Read, validate and keep one source-day as a new version; raises SourceMissing or a SourceFileRejected
     subclass. The content already current: nothing is written (its arrival time stays the first one)."""
-    schema = arrow_schema(SOURCE_MODELS[source.schema])
+    schema = arrow_schema(SOURCE_MODELS[source.schema], nullability=False)
     huella = None
     if source.format == "warehouse":
         file = f"{source.file} (fecha_pago {fecha})"
@@ -285,7 +278,7 @@ def load_extract(source: str, fecha: str, lake) -> Extract | None:
 
 def refusals(source: str, fecha: str, lake) -> list[dict]:
     """Every refused content of a source-day (one record per sha256), oldest arrival first."""
-    records = [json.loads(lake.read_bytes(k)) for k in lake.list(f"cuarentena/regulatorio/{source}/fecha={fecha}/")
+    records = [json.loads(lake.read_bytes(k)) for k in lake.list(paths.regulatory_refusals_prefix(source, fecha))
                if k.endswith(".json")]
     return sorted(records, key=lambda r: (r.get("llegada") or "", r["sha256"]))
 
@@ -296,7 +289,7 @@ def _quarantine(lake, source: Source, fecha: str, sha: str, file: str, exc: Sour
     record = {"fuente": source.name, "fecha": fecha, "archivo": file, "sha256": sha, "motivo": str(exc),
               "tipo": type(exc).__name__, "detalle": exc.spanish(), "fila": exc.row, "columna": exc.column,
               "llegada": arrival, "rechazado_en": _now_iso(now)}
-    lake.create_bytes(f"cuarentena/regulatorio/{source.name}/fecha={fecha}/{sha}.json", _dumps(record))
+    lake.create_bytes(f"{paths.regulatory_refusals_prefix(source.name, fecha)}{sha}.json", _dumps(record))
 
 
 def _jsonable(control: dict) -> dict:

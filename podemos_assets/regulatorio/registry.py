@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 
 import yaml
 
+from podemos_assets.contracts import lake as paths
+
 REGISTRY_FILE = Path(__file__).with_name("fuentes.yaml")
 TZ_NAME = "America/Mexico_City"
 TZ = ZoneInfo(TZ_NAME)
@@ -35,11 +37,11 @@ class Source:
     layout: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def path(self, fecha: str) -> str:
-        """Where the day's file is: under the drop zone, (format lake) a prefix in the lake, (format
-        warehouse) the table name."""
+        """Where the day's file is: under the drop zone, (format lake) the asset's day folder in the lake,
+        (format warehouse) the asset's table."""
         if self.format == "warehouse":
             return self.file
-        return self.file.format(fecha=fecha) if self.format == "lake" else f"{fecha}/{self.file}"
+        return paths.asset_day_prefix(self.file, fecha) if self.format == "lake" else f"{fecha}/{self.file}"
 
     def window_on(self, fecha: str) -> tuple[datetime, datetime]:
         """The arrival window of business day `fecha`, on the next day, as aware datetimes."""
@@ -50,6 +52,17 @@ class Source:
     def deadline_cron(self) -> str:
         end = self.window[1]
         return f"{end.minute} {end.hour} * * *"
+
+
+def _file(name: str, spec: dict) -> str:
+    """A drop-zone source names its file; a lake or warehouse source names the asset it reads (`upstream`),
+    never a path, so the lake layout stays defined once (contracts/lake.py)."""
+    if spec["format"] in ("lake", "warehouse"):
+        if "file" in spec or len(spec.get("upstream") or ()) != 1:
+            raise ValueError(f"{REGISTRY_FILE}: source {name!r} ({spec['format']}) names the one asset it reads "
+                             "in `upstream` and no `file`.")
+        return spec["upstream"][0][-1]
+    return spec["file"]
 
 
 def _time(text: str) -> time:
@@ -65,7 +78,7 @@ def load_sources(path: Path = REGISTRY_FILE) -> dict[str, Source]:
             owner=spec["owner"],
             description=spec["description"],
             format=spec["format"],
-            file=spec["file"],
+            file=_file(name, spec),
             window=(_time(spec["window"][0]), _time(spec["window"][1])),
             required=bool(spec["required"]),
             schema=spec["schema"],

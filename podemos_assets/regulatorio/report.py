@@ -24,10 +24,11 @@ from decimal import Decimal
 
 import pyarrow as pa
 
+from podemos_assets.contracts import arrow_schema
 from podemos_assets.regulatorio.errors import CobranzaMismatch
 from podemos_assets.regulatorio.extracts import Extract, load_extract, refusals
 from podemos_assets.regulatorio.registry import CUTOFF, DEADLINE, TZ, at, load_sources
-from podemos_assets.regulatorio.schemas import SOURCE_MODELS, arrow_schema
+from podemos_assets.regulatorio.schemas import SOURCE_MODELS
 from podemos_assets.regulatorio.sections import SECTIONS, compute_sections, reconcile
 
 OUTBOX_PREFIX = "reporte_regulatorio"
@@ -156,7 +157,7 @@ def build_files(fecha: str, extracts: dict[str, Extract], partial: bool,
                 incomplete: dict[str, str] | None = None) -> tuple[dict[str, bytes], list[dict], dict, dict]:
     """The report's files (deterministic), the reconciliation rows and the per-section summary."""
     incomplete = incomplete or {}
-    schemas = {n: arrow_schema(SOURCE_MODELS[s.schema]) for n, s in load_sources().items()}
+    schemas = {n: arrow_schema(SOURCE_MODELS[s.schema], nullability=False) for n, s in load_sources().items()}
     sections = compute_sections(extracts, schemas)
     reconciliation = reconcile(sections, extracts)  # raises ReconciliationMismatch: nothing is delivered
     files = {f"{name}.csv": section_csv(table, incomplete.get(name)) for name, table in sections.items()}

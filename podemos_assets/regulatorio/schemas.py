@@ -6,19 +6,11 @@ types and the models validate the values.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-import pandas as pd
 import pandera.pandas as pda
-import pyarrow
 
-from podemos_assets.gobierno import Classification as C
-from podemos_assets.gobierno import column
-
-Money = Annotated[pd.ArrowDtype, pyarrow.decimal128(18, 2)]
-Text = Annotated[pd.ArrowDtype, pyarrow.string()]
-Int = Annotated[pd.ArrowDtype, pyarrow.int64()]
-Date = Annotated[pd.ArrowDtype, pyarrow.date32()]
+from podemos_assets.contracts import Classification as C
+from podemos_assets.contracts import column
+from podemos_assets.contracts.types import Date, Int, Money, Text
 
 
 class _Strict(pda.DataFrameModel):
@@ -138,11 +130,6 @@ SOURCE_MODELS: dict[str, type[pda.DataFrameModel]] = {
     for m in (CoreCreditos, SucursalesPagos, AppCampo, ClientesKyc, ContabilidadGl, Tesoreria, Spei, Corresponsales,
               BuroCredito, PldAlertas, Cobranza, Seguros, QuejasCondusef, Asesores, CatalogosCnbv)
 }
-
-
-def arrow_schema(model: type[pda.DataFrameModel]) -> pyarrow.Schema:
-    """The Arrow schema of a model, in declaration order (what readers cast each file to)."""
-    return pyarrow.schema([(n, c.dtype.type.pyarrow_dtype) for n, c in model.to_schema().columns.items()])
 
 
 # --- the report -------------------------------------------------------------------------------------

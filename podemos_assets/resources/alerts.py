@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 import dagster as dg
@@ -23,7 +23,7 @@ class AlertsResource(dg.ConfigurableResource):
         """Deliver one alert. `sent_at`: the caller's clock (the `clock` resource, simulated in a simulated
         night); the system clock only when the caller has none."""
         alert = {
-            "sent_at": (sent_at or datetime.now(timezone.utc)).astimezone(timezone.utc).isoformat(timespec="seconds"),
+            "sent_at": (sent_at or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds"),
             "kind": kind,  # e.g. "failure", "recovery"
             "subject": subject,  # what failed: an asset key, a check, a branch
             "message": message,

@@ -23,31 +23,7 @@ import dagster as dg
 import pyarrow as pa
 import tenacity
 
-MONEY = pa.decimal128(15, 2)
-TS = pa.timestamp("us")
-
-# The branch schema (sql/branch/mysql.sql) as Arrow types: the reader's output contract.
-BRANCH_TABLES: dict[str, dict[str, pa.DataType]] = {
-    "grupos": {"id": pa.int64(), "nombre": pa.string(), "sucursal_id": pa.string(), "created_at": TS, "updated_at": TS},
-    "clientes": {
-        "id": pa.int64(), "nombre": pa.string(), "curp": pa.string(), "rfc": pa.string(), "telefono": pa.string(),
-        "fecha_nacimiento": pa.date32(), "created_at": TS, "updated_at": TS,
-    },
-    "miembros": {"grupo_id": pa.int64(), "cliente_id": pa.int64(), "updated_at": TS},
-    "cuentas": {
-        "id": pa.int64(), "grupo_id": pa.int64(), "monto": MONEY, "saldo": MONEY, "estatus": pa.string(),
-        "fecha_desembolso": pa.date32(), "updated_at": TS,
-    },
-    "calendario_pagos": {
-        "id": pa.int64(), "cuenta_id": pa.int64(), "num_pago": pa.int64(), "monto": MONEY, "fecha_pago": pa.date32(),
-        "estatus": pa.string(), "updated_at": TS,
-    },
-    "transacciones": {
-        "id": pa.int64(), "cuenta_id": pa.int64(), "cliente_id": pa.int64(), "fecha": TS, "monto": MONEY,
-        "canal": pa.string(), "updated_at": TS,
-    },
-}
-KEY_COLUMNS = {t: ("grupo_id", "cliente_id") if t == "miembros" else ("id",) for t in BRANCH_TABLES}
+from podemos_assets.contracts.sucursales import BRANCH_TABLES, KEY_COLUMNS
 
 # Driver messages that mean "the link or the server is gone", as opposed to a bad query.
 _CONNECTION_ERRORS = re.compile(

@@ -6,7 +6,7 @@ Deadline logic (02:00 build, 05:30 cut-off, 06:00 deadline, arrival windows) ask
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -22,7 +22,7 @@ class ClockResource(dg.ConfigurableResource):
             if moment.tzinfo is None:
                 raise ValueError(f"ClockResource.fixed_now={self.fixed_now!r} needs a UTC offset, e.g. +00:00")
             return moment
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     @classmethod
     def at(cls, moment: datetime) -> ClockResource:

@@ -13,7 +13,7 @@ import os
 import posixpath
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlparse
 
 import dagster as dg
@@ -162,7 +162,7 @@ class LakeResource(dg.ConfigurableResource):
         """When the file was last written (UTC), or None if the store does not say."""
         fs, _ = self._filesystem()
         info = fs.get_file_info(self._full(key))
-        return None if info.mtime is None else info.mtime.astimezone(timezone.utc)
+        return None if info.mtime is None else info.mtime.astimezone(UTC)
 
     def delete(self, key: str) -> None:
         fs, _ = self._filesystem()

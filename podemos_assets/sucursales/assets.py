@@ -12,7 +12,6 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 
 import dagster as dg
@@ -20,15 +19,21 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from podemos_assets.gobierno import schema_metadata
-from podemos_assets.resources.branches import BRANCH_TABLES, BranchesResource, BranchQueryError, BranchUnreachable
+from podemos_assets.contracts import lake as paths
+from podemos_assets.contracts import schema_metadata
+from podemos_assets.contracts.sucursales import BRANCH_TABLES, TABLAS
+from podemos_assets.resources.branches import BranchesResource, BranchQueryError, BranchUnreachable
 from podemos_assets.resources.lake import LakeResource
-from podemos_assets.sucursales.extract import (
-    KEYS_SCHEMA, TABLAS, BranchDay, extract_path, fingerprint_path, keys_path, money_sum, read_branch_day,
-    reconcile, validate,
-)
-from podemos_assets.sucursales.partitions import BRANCHES, BRANCH_DAY_PARTITIONS, split_key
 from podemos_assets.sucursales.checks import EXTRACTION_CHECKS
+from podemos_assets.sucursales.extract import (
+    KEYS_SCHEMA,
+    BranchDay,
+    money_sum,
+    read_branch_day,
+    reconcile,
+    validate,
+)
+from podemos_assets.sucursales.partitions import BRANCH_DAY_PARTITIONS, BRANCHES, split_key
 from podemos_assets.sucursales.schemas import KEYS, MODELS
 
 DESCRIPTIONS = {
@@ -44,7 +49,7 @@ SPECS = [
         KEYS[t],
         description=f"{DESCRIPTIONS[t]}: rows of the branch table `{t}` whose updated_at falls in the day "
         f"[fecha 00:00, fecha+1 00:00) in the branch's zone, with lineage columns. Lake: "
-        f"{extract_path(t, datetime(2026, 1, 1).date(), 'suc_NNN').replace('2026-01-01', 'YYYY-MM-DD')}.",
+        f"{paths.branch_extract(t, 'YYYY-MM-DD', 'suc_NNN')}.",
         group_name="sucursales",
         partitions_def=BRANCH_DAY_PARTITIONS,
         metadata=schema_metadata(MODELS[t]),
@@ -67,9 +72,9 @@ def _read(branches: BranchesResource, key: str):
 
 
 def _write(lake: LakeResource, tabla: str, day: BranchDay, valid: pa.Table, quarantine: pa.Table) -> dict:
-    path = extract_path(tabla, day.fecha, day.sucursal)
+    path = paths.branch_extract(tabla, day.fecha, day.sucursal)
     uri = lake.write_parquet(path, valid)
-    qpath = extract_path(tabla, day.fecha, day.sucursal, root="cuarentena")
+    qpath = paths.branch_extract(tabla, day.fecha, day.sucursal, root="cuarentena")
     if quarantine.num_rows:
         lake.write_parquet(qpath, quarantine)
     else:
@@ -103,8 +108,8 @@ def _write_sidecars(lake: LakeResource, day: BranchDay, held: dict[str, list[pa.
     fingerprint = {t: {"filas": sum(p.num_rows for p in parts),
                        "monto": str(sum((money_sum(p) for p in parts), Decimal("0.00")))}
                    for t, parts in sorted(held.items())}
-    lake.write_bytes(fingerprint_path(day.sucursal, day.fecha), json.dumps(fingerprint, sort_keys=True).encode())
-    path = keys_path(day.sucursal, day.fecha)
+    lake.write_bytes(paths.fingerprint(day.sucursal, day.fecha), json.dumps(fingerprint, sort_keys=True).encode())
+    path = paths.key_index(day.sucursal, day.fecha)
     new = pa.concat_tables([
         pa.table({"tabla": pa.array([t] * p.num_rows, pa.string()), "id": p["id"].cast(pa.int64())}, schema=KEYS_SCHEMA)
         for t, parts in held.items() if "id" in BRANCH_TABLES[t] for p in parts

@@ -31,7 +31,13 @@ from podemos_assets.resources.clock import ClockResource
 from podemos_assets.sucursales.assets import extraccion_sucursales
 from podemos_assets.sucursales.conciliacion import conciliacion_sucursales
 from podemos_assets.sucursales.partitions import (
-    BRANCHES, PARTITION_TZ, BRANCH_DAY_PARTITIONS, SETTLING_DAYS, contiguous_blocks, range_tags, split_key,
+    BRANCH_DAY_PARTITIONS,
+    BRANCHES,
+    PARTITION_TZ,
+    SETTLING_DAYS,
+    contiguous_blocks,
+    range_tags,
+    split_key,
 )
 from podemos_assets.sucursales.schemas import HUELLAS, KEYS
 

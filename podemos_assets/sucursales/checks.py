@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from podemos_assets.sucursales.extract import TABLAS
+from podemos_assets.contracts.sucursales import TABLAS
 from podemos_assets.sucursales.schemas import BAJAS, HUELLAS, KEYS
 
 # A branch that loses this many rows of a table in one night is more likely a bad cleanup script than

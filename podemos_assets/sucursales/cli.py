@@ -115,8 +115,8 @@ def run(plan: Plan, settings, verbose: bool = False) -> int:
               "loading the definitions...", flush=True)
         t0 = time.perf_counter()
         from podemos_assets.definitions import defs
-        from podemos_assets.sucursales.schemas import KEYS
         from podemos_assets.sucursales.partitions import range_tags
+        from podemos_assets.sucursales.schemas import KEYS
 
         print(f"backfill: definitions loaded in {time.perf_counter() - t0:.1f} s", flush=True)
         job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=set(KEYS.values()))

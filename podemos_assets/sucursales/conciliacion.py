@@ -1,7 +1,7 @@
 """The nightly reconciliation of each branch against what the lake holds, over the whole history.
 
 Two questions per branch, answered with one connection in the same run as its daily extraction:
-- **bajas** (hard deletes): the key index (every id ever extracted, `extract.keys_path`; it only grows, so
+- **bajas** (hard deletes): the key index (every id ever extracted, `contracts.lake.key_index`; it only grows, so
   a re-extraction that no longer sees a row cannot erase the evidence) minus the keys the branch holds
   now minus keys already tombstoned = rows deleted at the branch. `miembros` has a composite key and the
   tombstone contract an `id`, so memberships are not reconciled (a deleted membership matters through its loan).
@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Annotated
 
 import dagster as dg
 import pandas as pd
@@ -25,50 +24,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from podemos_assets.config import GO_LIVE
-from podemos_assets.gobierno import Classification as C
-from podemos_assets.gobierno import column, schema_metadata
+from podemos_assets.contracts import lake as paths
+from podemos_assets.contracts import schema_metadata
+from podemos_assets.contracts.sucursales import BAJAS_SCHEMA, RECONCILED, TABLAS
 from podemos_assets.resources.branches import BranchesResource, BranchQueryError, BranchReader, BranchUnreachable
 from podemos_assets.resources.lake import LakeResource
-from podemos_assets.sucursales.extract import (
-    KEYS_SCHEMA, TABLAS, fingerprint_prefix, hive_fecha, keys_prefix, tombstone_path,
-)
-from podemos_assets.sucursales.partitions import BRANCHES, BRANCH_DAY_PARTITIONS, SETTLING_DAYS, split_key
 from podemos_assets.sucursales.checks import MASS_DELETE_ROWS, MASS_DELETE_SHARE, RECONCILIATION_CHECKS
-from podemos_assets.sucursales.schemas import BAJAS, HUELLAS, KEYS, Text
-
-RECONCILED = tuple(t for t in TABLAS if t != "miembros")
-SCHEMA = pa.schema([("tabla", pa.string()), ("id", pa.int64()), ("sucursal", pa.string()), ("fecha", pa.date32())])
-
-
-class Bajas(pda.DataFrameModel):
-    tabla: Text = column("Branch table the row was deleted from", C.PUBLICO, isin=list(RECONCILED))
-    id: Annotated[pd.ArrowDtype, pa.int64()] = column("Key of the deleted row", C.SENSIBLE)
-    sucursal: Text = column("Branch id", C.PUBLICO, str_matches=r"^suc_\d{3}$")
-    fecha: Annotated[pd.ArrowDtype, pa.date32()] = column("Day the deletion was detected", C.PUBLICO)
-
-
-class Huellas(pda.DataFrameModel):
-    tabla: Text = column("Branch table compared", C.PUBLICO, isin=list(TABLAS))
-    fecha: Annotated[pd.ArrowDtype, pa.date32()] = column("Branch-local updated_at day that differs", C.PUBLICO)
-    filas_fuente: Annotated[pd.ArrowDtype, pa.int64()] = column("Rows the branch holds for that day", C.PUBLICO)
-    filas_lago: Annotated[pd.ArrowDtype, pa.int64()] = column("Rows the lake holds (extract + quarantine); "
-                                                              "-1 when the day was never extracted", C.PUBLICO)
-    monto_fuente: Text = column("SUM(monto) at the branch (empty for tables without monto)", C.SENSIBLE)
-    monto_lago: Text = column("SUM(monto) in the lake (empty for tables without monto)", C.SENSIBLE)
-
-
-DIFF_SCHEMA = pa.schema([("tabla", pa.string()), ("fecha", pa.date32()), ("filas_fuente", pa.int64()),
-                         ("filas_lago", pa.int64()), ("monto_fuente", pa.string()), ("monto_lago", pa.string())])
-
-
-def differences_path(sucursal: str, fecha: date) -> str:
-    return f"raw/sucursales/_huellas_diferencias/sucursal={sucursal}/fecha={fecha.isoformat()}/part-0.parquet"
+from podemos_assets.sucursales.extract import KEYS_SCHEMA
+from podemos_assets.sucursales.partitions import BRANCH_DAY_PARTITIONS, BRANCHES, SETTLING_DAYS, split_key
+from podemos_assets.sucursales.schemas import BAJAS, DIFF_SCHEMA, HUELLAS, KEYS, Bajas, Huellas
 
 
 # --- bajas ---------------------------------------------------------------------------------------------
 def key_index(lake: LakeResource, suc: str, until: date) -> dict[str, set[int]]:
     """Every id ever extracted for branch `suc` from days <= until, per table."""
-    files = [k for k in lake.list(keys_prefix(suc)) if k.endswith(".parquet") and hive_fecha(k) <= until]
+    files = [k for k in lake.list(paths.key_index_prefix(suc)) if k.endswith(".parquet") and paths.hive_fecha(k) <= until]
     index: dict[str, set[int]] = {t: set() for t in RECONCILED}
     if files:
         table = pa.concat_tables([lake.read_parquet(k).cast(KEYS_SCHEMA) for k in files])
@@ -82,23 +52,23 @@ def detect_deletes(lake: LakeResource, reader: BranchReader, tabla: str, suc: st
     """Tombstones for `tabla` at `suc` detected on `fecha`: ids the lake ever held that the branch no longer has."""
     seen = (index if index is not None else key_index(lake, suc, fecha))[tabla]
     earlier = {
-        i for k in lake.list(f"raw/sucursales/_bajas/{tabla}/sucursal={suc}/")
+        i for k in lake.list(paths.tombstones_prefix(tabla, suc))
         if f"fecha={fecha.isoformat()}" not in k for i in lake.read_parquet(k).column("id").to_pylist()
     }
     gone = sorted(seen - set(reader.keys(tabla).column("id").to_pylist()) - earlier)
     n = len(gone)
     return pa.table([pa.array([tabla] * n), pa.array(gone, pa.int64()), pa.array([suc] * n),
-                     pa.array([fecha] * n, pa.date32())], schema=SCHEMA)
+                     pa.array([fecha] * n, pa.date32())], schema=BAJAS_SCHEMA)
 
 
 # --- huellas -------------------------------------------------------------------------------------------
 def lake_fingerprints(lake: LakeResource, suc: str) -> dict[date, dict[str, tuple[int, Decimal]]]:
     """The fingerprint of every branch-day of `suc` the lake holds: {fecha: {tabla: (rows, SUM(monto))}}."""
     out = {}
-    for key in lake.list(fingerprint_prefix(suc)):
+    for key in lake.list(paths.fingerprint_prefix(suc)):
         if key.endswith("huella.json"):
             raw = json.loads(lake.read_bytes(key))
-            out[hive_fecha(key)] = {t: (v["filas"], Decimal(v["monto"])) for t, v in raw.items()}
+            out[paths.hive_fecha(key)] = {t: (v["filas"], Decimal(v["monto"])) for t, v in raw.items()}
     return out
 
 
@@ -137,12 +107,12 @@ def compared_range(fecha: date) -> tuple[date, date]:
         dg.AssetSpec(BAJAS, deps=[KEYS[t] for t in RECONCILED], group_name="sucursales", partitions_def=BRANCH_DAY_PARTITIONS,
                      description="Tombstones of rows hard-deleted at a branch: every key the lake ever held "
                      "(the key index) against the keys the branch holds now. Lake: "
-                     "raw/sucursales/_bajas/{tabla}/sucursal=/fecha=/part-0.parquet.",
+                     f"{paths.tombstones('{tabla}', 'suc_NNN', 'YYYY-MM-DD')}.",
                      metadata=schema_metadata(Bajas), kinds={"mysql", "parquet"}, skippable=True),
         dg.AssetSpec(HUELLAS, deps=[KEYS[t] for t in TABLAS], group_name="sucursales", partitions_def=BRANCH_DAY_PARTITIONS,
                      description="Settling of any age: the branch-days older than the nightly window whose row count "
                      "or SUM(monto) per updated_at day differ from the lake's (one GROUP BY per table). Lake: "
-                     "raw/sucursales/_huellas_diferencias/sucursal=/fecha=/part-0.parquet.",
+                     f"{paths.fingerprint_differences('suc_NNN', 'YYYY-MM-DD')}.",
                      metadata=schema_metadata(Huellas), kinds={"mysql", "parquet"}, skippable=True),
     ],
     check_specs=RECONCILIATION_CHECKS,
@@ -162,7 +132,7 @@ def conciliacion_sucursales(context, lake: LakeResource, branches: BranchesResou
             found = {}
             for tabla in RECONCILED:
                 table = detect_deletes(lake, reader, tabla, suc, fecha, index)
-                path = tombstone_path(tabla, suc, fecha)
+                path = paths.tombstones(tabla, suc, fecha)
                 if table.num_rows:
                     lake.write_parquet(path, table)
                     context.log.warning(f"{suc}: {table.num_rows} row(s) deleted from {tabla} at the branch")
@@ -173,7 +143,7 @@ def conciliacion_sucursales(context, lake: LakeResource, branches: BranchesResou
                 found[tabla] = table.num_rows
                 all_bajas.append(table)
             diff = compare_fingerprints(lake, reader, suc, *compared_range(fecha))
-            lake.write_parquet(differences_path(suc, fecha), diff)
+            lake.write_parquet(paths.fingerprint_differences(suc, fecha), diff)
         except (BranchUnreachable, BranchQueryError) as exc:
             failures[key] = exc
             continue
@@ -185,8 +155,8 @@ def conciliacion_sucursales(context, lake: LakeResource, branches: BranchesResou
             "bajas": sum(found.values()), "por_tabla": dg.MetadataValue.json(found)}))
         context.log_event(dg.AssetMaterialization(HUELLAS, partition=key, metadata={
             "dias_distintos": dg.MetadataValue.json(days), "sucursal": suc,
-            "ruta": dg.MetadataValue.path(lake.uri(differences_path(suc, fecha)))}))
-    bajas = pa.concat_tables(all_bajas) if all_bajas else SCHEMA.empty_table()
+            "ruta": dg.MetadataValue.path(lake.uri(paths.fingerprint_differences(suc, fecha)))}))
+    bajas = pa.concat_tables(all_bajas) if all_bajas else BAJAS_SCHEMA.empty_table()
     try:
         Bajas.validate(bajas.to_pandas(types_mapper=pd.ArrowDtype))
         schema_ok = True

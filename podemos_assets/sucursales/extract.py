@@ -15,58 +15,16 @@ import pandera.errors as pe
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from podemos_assets.resources.branches import BRANCH_TABLES, BranchReader
+from podemos_assets.contracts.sucursales import LINEAGE, MODELS, TABLAS, extract_schema
+from podemos_assets.resources.branches import BranchReader
 from podemos_assets.sucursales.partitions import day_window
-from podemos_assets.sucursales.schemas import MODELS
 
-TABLAS = tuple(BRANCH_TABLES)
-LINEAGE = {"sucursal": pa.string(), "updated_at_utc": pa.timestamp("us", "UTC"), "extraccion": pa.string()}
+KEYS_SCHEMA = pa.schema([("tabla", pa.string()), ("id", pa.int64())])  # the key index sidecar (lake.key_index)
 
 
 def extract_key(fecha: date, sucursal: str) -> str:
     """The partition key and the `extraccion` lineage value: 'YYYY-MM-DD|suc_id'."""
     return f"{fecha.isoformat()}|{sucursal}"
-
-
-def extract_path(tabla: str, fecha: date, sucursal: str, root: str = "raw") -> str:
-    return f"{root}/sucursales/{tabla}/fecha={fecha.isoformat()}/sucursal={sucursal}/part-0.parquet"
-
-
-def tombstone_path(tabla: str, sucursal: str, fecha: date) -> str:
-    return f"raw/sucursales/_bajas/{tabla}/sucursal={sucursal}/fecha={fecha.isoformat()}/part-0.parquet"
-
-
-# Per branch-day sidecars, written with every extraction. Branch first in the path: one listing per branch.
-def keys_prefix(sucursal: str) -> str:
-    return f"raw/sucursales/_claves/sucursal={sucursal}/"
-
-
-def keys_path(sucursal: str, fecha: date) -> str:
-    """The key index: every (tabla, id) ever extracted for that branch-day. Only ever grows (a re-extraction
-    unions into it), so a row deleted at the branch stays here as evidence after its day is re-extracted."""
-    return f"{keys_prefix(sucursal)}fecha={fecha.isoformat()}/part-0.parquet"
-
-
-def fingerprint_prefix(sucursal: str) -> str:
-    return f"raw/sucursales/_huellas/sucursal={sucursal}/"
-
-
-def fingerprint_path(sucursal: str, fecha: date) -> str:
-    """What the lake holds for that branch-day (extract + quarantine): rows and SUM(monto) per table."""
-    return f"{fingerprint_prefix(sucursal)}fecha={fecha.isoformat()}/huella.json"
-
-
-def hive_fecha(key: str) -> date:
-    """The `fecha=` of a Hive-style lake path."""
-    return date.fromisoformat(key.split("fecha=", 1)[1][:10])
-
-
-KEYS_SCHEMA = pa.schema([("tabla", pa.string()), ("id", pa.int64())])
-
-
-def output_schema(tabla: str, quarantine: bool = False) -> pa.Schema:
-    fields = [*BRANCH_TABLES[tabla].items(), *LINEAGE.items()]
-    return pa.schema(fields + ([("motivo", pa.string())] if quarantine else []))
 
 
 def add_lineage(table: pa.Table, sucursal: str, zona: str, fecha: date) -> pa.Table:
@@ -106,12 +64,12 @@ def read_branch_day(reader: BranchReader, sucursal: str, zona: str, fecha: date,
 
 def validate(tabla: str, table: pa.Table) -> tuple[pa.Table, pa.Table]:
     """Split rows into (valid, quarantine with `motivo`) with the table's pandera model."""
-    schema = output_schema(tabla)
+    schema = extract_schema(tabla)
     table = table.select(schema.names).cast(schema)
     df = table.to_pandas(types_mapper=pd.ArrowDtype)
     try:
         MODELS[tabla].validate(df, lazy=True)
-        return table, pa.Table.from_batches([], output_schema(tabla, quarantine=True))
+        return table, pa.Table.from_batches([], extract_schema(tabla, quarantine=True))
     except pe.SchemaErrors as err:
         cases = err.failure_cases.dropna(subset=["index"])
         reasons: dict[int, list[str]] = {}

@@ -6,13 +6,13 @@ import json
 import random
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
+from podemos_assets.demo.simulator import device_secret, make_event
 from podemos_assets.ingesta import protocol as p
 from podemos_assets.ingesta.auth import DeviceSecrets
 from podemos_assets.ingesta.service import IngestCore
-from podemos_assets.demo.simulator import device_secret, make_event
 from podemos_assets.resources.idempotency import IdempotencyStore
 from podemos_assets.resources.lake import LakeResource
 
@@ -26,12 +26,12 @@ def make_core(tmp: Path) -> IngestCore:
 
 def events(n: int, kind: str = "pago", seed: int = 0, when: datetime | None = None) -> list[dict]:
     rng = random.Random(seed)
-    when = when or datetime.now(timezone.utc).replace(microsecond=0)
+    when = when or datetime.now(UTC).replace(microsecond=0)
     return [make_event(rng, kind, when)[0] for _ in range(n)]
 
 
 def batch_body(evs: list, device: str = "dev-a", sent_at: datetime | None = None, **extra) -> bytes:
-    sent_at = sent_at or datetime.now(timezone.utc)
+    sent_at = sent_at or datetime.now(UTC)
     return json.dumps({"batch_id": str(uuid.uuid4()), "device_id": device, "asesor": "ase_001",
                        "sucursal": "suc_001", "region": "Chiapas", "sent_at": sent_at.isoformat(),
                        "events": evs, **extra}).encode()

@@ -4,7 +4,7 @@ dedup, quarantine, metrics and the heartbeat alert."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -12,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from podemos_assets.campo import campo_landing_sensor, eventos_campo, latido_campo, metricas_campo
-from podemos_assets.campo.transform import curated_key, quarantine_key
+from podemos_assets.contracts import lake as paths
 from podemos_assets.resources.alerts import AlertsResource
 from podemos_assets.resources.clock import ClockResource
 from podemos_assets_tests.campo.helpers import batch_body, events, make_core, signed
@@ -55,7 +55,7 @@ def mx_day(t: datetime) -> str:
 
 
 def test_sensor_requests_exactly_the_old_partition_a_late_batch_touches(core, resources):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     today = mx_day(now)
     send(core, events(4, when=now - timedelta(minutes=5)))
     days, cursor = tick(resources)
@@ -69,17 +69,17 @@ def test_sensor_requests_exactly_the_old_partition_a_late_batch_touches(core, re
     days, cursor = tick(resources, cursor)
     assert days == [mx_day(late_time)]
     materialize(resources, days[0])
-    pagos = core.lake.read_parquet(curated_key("pagos", days[0]))
+    pagos = core.lake.read_parquet(paths.field_table_day("pagos", days[0]))
     assert sorted(pagos["event_id"].to_pylist()) == sorted(e["event_id"] for e in late)
-    assert core.lake.read_parquet(curated_key("pagos", today)).num_rows == 4
+    assert core.lake.read_parquet(paths.field_table_day("pagos", today)).num_rows == 4
 
 
 def test_payments_table_has_the_columns_and_types_the_regulator_reads(core, resources):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     evs = events(5, when=now - timedelta(minutes=1))
     send(core, evs)
     materialize(resources, mx_day(now))
-    pagos = core.lake.read_parquet(curated_key("pagos", mx_day(now)))
+    pagos = core.lake.read_parquet(paths.field_table_day("pagos", mx_day(now)))
     assert pagos.schema.field("monto").type == pa.decimal128(18, 2)
     for col in ("event_id", "cuenta", "metodo", "device_id", "asesor", "region", "hora_evento"):
         assert col in pagos.column_names
@@ -87,7 +87,7 @@ def test_payments_table_has_the_columns_and_types_the_regulator_reads(core, reso
 
 
 def test_device_clock_skew_is_corrected_before_partitioning(core, resources):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     skew = timedelta(days=2, hours=3)  # the phone's clock is two days ahead
     true_time = now - timedelta(minutes=30)
     evs = events(2, when=true_time + skew)
@@ -95,7 +95,7 @@ def test_device_clock_skew_is_corrected_before_partitioning(core, resources):
     days, _ = tick(resources)
     assert days == [mx_day(true_time)]
     materialize(resources, days[0])
-    ev = core.lake.read_parquet(curated_key("eventos", days[0])).to_pylist()
+    ev = core.lake.read_parquet(paths.field_table_day("eventos", days[0])).to_pylist()
     assert len(ev) == 2
     for row in ev:
         assert abs(row["desfase_reloj_s"] - skew.total_seconds()) < 5
@@ -104,7 +104,7 @@ def test_device_clock_skew_is_corrected_before_partitioning(core, resources):
 
 
 def test_rerun_writes_the_same_bytes_and_conflicts_stay_in_quarantine(core, resources):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     evs = events(3, when=now - timedelta(minutes=2))
     send(core, evs)
     send(core, [evs[0]])  # duplicate: stored once
@@ -112,34 +112,34 @@ def test_rerun_writes_the_same_bytes_and_conflicts_stay_in_quarantine(core, reso
     send(core, [{**evs[2], "payload": {**evs[2]["payload"], "monto": "bad"}}, {"nonsense": 1}])  # rejected x2
     day = mx_day(now)
     materialize(resources, day)
-    first = core.lake.read_bytes(curated_key("pagos", day)), core.lake.read_bytes(quarantine_key(day))
+    first = core.lake.read_bytes(paths.field_table_day("pagos", day)), core.lake.read_bytes(paths.field_quarantine_day(day))
     materialize(resources, day)
-    assert (core.lake.read_bytes(curated_key("pagos", day)), core.lake.read_bytes(quarantine_key(day))) == first
-    assert core.lake.read_parquet(curated_key("pagos", day)).num_rows == 3
-    q = core.lake.read_parquet(quarantine_key(day)).to_pylist()
+    assert (core.lake.read_bytes(paths.field_table_day("pagos", day)), core.lake.read_bytes(paths.field_quarantine_day(day))) == first
+    assert core.lake.read_parquet(paths.field_table_day("pagos", day)).num_rows == 3
+    q = core.lake.read_parquet(paths.field_quarantine_day(day)).to_pylist()
     assert sorted(r["estado"] for r in q) == ["conflict", "rejected", "rejected"]
     conflict = next(r for r in q if r["estado"] == "conflict")
     assert conflict["event_id"] == evs[1]["event_id"] and "9.99" in conflict["contenido"]
-    metrics = core.lake.read_parquet(curated_key("metricas", day)).to_pylist()
+    metrics = core.lake.read_parquet(paths.field_table_day("metricas", day)).to_pylist()
     total = next(m for m in metrics if m["dimension"] == "total")
     assert (total["eventos"], total["cuarentena"]) == (3, 3) and total["tasa_cuarentena"] == 0.5
     assert total["latencia_p99_s"] is not None and total["latencia_p50_s"] <= total["latencia_p99_s"]
 
 
 def test_checkins_never_carry_exact_gps(core, resources):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     evs = events(3, kind="geolocalizacion", when=now - timedelta(minutes=1))
     send(core, evs)
     materialize(resources, mx_day(now))
-    rows = core.lake.read_parquet(curated_key("checkins", mx_day(now))).to_pylist()
+    rows = core.lake.read_parquet(paths.field_table_day("checkins", mx_day(now))).to_pylist()
     exact = {e["event_id"]: e["payload"] for e in evs}
     for r in rows:
         assert r["lat_aprox"] == round(exact[r["event_id"]]["lat"], 2) != exact[r["event_id"]]["lat"]
-    assert not {"lat", "lon"} & set(core.lake.read_parquet(curated_key("checkins", mx_day(now))).column_names)
+    assert not {"lat", "lon"} & set(core.lake.read_parquet(paths.field_table_day("checkins", mx_day(now))).column_names)
 
 
 def test_silent_device_and_region_raise_one_alert(core, resources):
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     send(core, events(2, when=now - timedelta(minutes=5)), device="dev-a", region="Chiapas")
     old = now - timedelta(days=4)
     send(core, events(2, seed=3, when=old), device="dev-b", region="Oaxaca")

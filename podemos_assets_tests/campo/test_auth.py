@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import json
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlparse
 
 import pytest
 
+from podemos_assets.campo.transform import landing_keys, read_landing
 from podemos_assets.ingesta import protocol as p
 from podemos_assets.ingesta.app import create_app
 from podemos_assets.ingesta.auth import AUTH_FAILED, DeviceSecrets, WeakSecret, new_device_secret
 from podemos_assets.ingesta.server import serving
 from podemos_assets.ingesta.service import IngestCore
-from podemos_assets.campo.transform import landing_keys, read_landing
 from podemos_assets_tests.campo.helpers import SECRETS, batch_body, events, make_core, signed
 
 
@@ -109,7 +109,7 @@ def test_a_replay_is_refused_for_as_long_as_the_signature_is_fresh(tmp_path):
     T = 1_800_000_000.0
     clock = Clock(T - p.SIGNATURE_WINDOW_S)
     core = IngestCore(base.lake, base.store, base.secrets, clock=clock)
-    sent = datetime.fromtimestamp(T - p.SIGNATURE_WINDOW_S, timezone.utc)  # the device clock is 300 s behind
+    sent = datetime.fromtimestamp(T - p.SIGNATURE_WINDOW_S, UTC)  # the device clock is 300 s behind
     evs = events(2, when=sent - timedelta(minutes=10))
     body = batch_body(evs, sent_at=sent)
     headers = signed(body, ts=T)

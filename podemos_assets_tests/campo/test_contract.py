@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from podemos_assets.ingesta import protocol as p
 from podemos_assets.campo.transform import landing_keys, read_landing
+from podemos_assets.ingesta import protocol as p
 from podemos_assets_tests.campo.helpers import batch_body, events, make_core, signed
 
 SCHEMA = Path(p.__file__).with_name(p.SCHEMA_FILE)
@@ -40,7 +40,7 @@ def stored(core) -> list[dict]:
     return read_landing(core.lake, landing_keys(core.lake))
 
 
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def _pago(**payload):

@@ -10,12 +10,12 @@ import threading
 import httpx
 import pytest
 
+from podemos_assets.campo.transform import landing_keys, read_landing
 from podemos_assets.ingesta import protocol as p
 from podemos_assets.ingesta.app import create_app
 from podemos_assets.ingesta.auth import AUTH_FAILED, DeviceSecrets, new_device_secret
 from podemos_assets.ingesta.lambda_handler import handle_event
 from podemos_assets.ingesta.server import serving
-from podemos_assets.campo.transform import landing_keys, read_landing
 from podemos_assets_tests.campo.helpers import SECRETS, batch_body, events, make_core, signed
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -52,7 +52,7 @@ def test_the_store_survives_a_restart(tmp_path):
 
 
 def test_event_ids_are_uuid7_ordered_by_time_and_seedable():
-    t0 = datetime(2026, 11, 27, 10, tzinfo=timezone.utc)
+    t0 = datetime(2026, 11, 27, 10, tzinfo=UTC)
     ids = [p.new_event_id(t0 + timedelta(seconds=s)) for s in range(50)]
     assert all(uuid.UUID(i).version == 7 and uuid.UUID(i).variant == uuid.RFC_4122 for i in ids)
     assert ids == sorted(ids)  # neighbours in time are neighbours in the index
@@ -80,7 +80,7 @@ def test_a_canonical_uuid_is_an_event_id_and_nothing_else(event_id, ok):
     event = {"event_id": event_id, "type": "visita", "device_time": "2026-11-27T10:00:00-06:00",
              "payload": {"grupo": "G1", "resultado": "PAGO"}}
     if ok:
-        assert p.validate_event(event, received=datetime(2026, 11, 27, 17, tzinfo=timezone.utc)) == event_id
+        assert p.validate_event(event, received=datetime(2026, 11, 27, 17, tzinfo=UTC)) == event_id
     else:
         with pytest.raises(p.EventRejected, match="event_id"):
             p.validate_event(event)

@@ -5,13 +5,13 @@ becomes a quarantine row with a reason naming the field and the rule, and the da
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
 from podemos_assets.campo import eventos_campo, metricas_campo
-from podemos_assets.campo.transform import curated_key, quarantine_key
+from podemos_assets.contracts import lake as paths
 from podemos_assets_tests.campo.helpers import batch_body, events, make_core, signed
 
 MX = ZoneInfo("America/Mexico_City")
@@ -19,7 +19,7 @@ MX = ZoneInfo("America/Mexico_City")
 
 def test_every_bad_landing_line_is_quarantined_with_its_reason_and_the_day_builds(tmp_path):
     core = make_core(tmp_path)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     good = events(3, when=now - timedelta(minutes=10))
     body = batch_body(good)
     assert core.handle("POST", "/v1/batches", signed(body), body).status == 200
@@ -72,9 +72,9 @@ def test_every_bad_landing_line_is_quarantined_with_its_reason_and_the_day_build
     assert result.success
     assert all(e.passed for e in result.get_asset_check_evaluations())  # the stored files keep their schema
 
-    ids = sorted(core.lake.read_parquet(curated_key("eventos", day))["event_id"].to_pylist())
+    ids = sorted(core.lake.read_parquet(paths.field_table_day("eventos", day))["event_id"].to_pylist())
     assert ids == sorted(e["event_id"] for e in good)  # the good events are there, once
-    q = core.lake.read_parquet(quarantine_key(day)).to_pylist()
+    q = core.lake.read_parquet(paths.field_quarantine_day(day)).to_pylist()
     reasons = [r["motivo"] for r in q if r["estado"] == "invalid"]
     for expected in planted:
         assert sum(expected in r for r in reasons) >= 1, (expected, reasons)

@@ -8,7 +8,7 @@ import os
 import stat
 import threading
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -43,7 +43,7 @@ def test_two_batches_with_one_batch_id_at_the_same_time_both_land(tmp_path, roun
     """The bug: the second landing write replaced the first file and its events were then answered
     "duplicate" forever. Now files are named by the server and created exclusively."""
     core = make_core(tmp_path)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     first, second = events(20, seed=1, when=now - timedelta(minutes=1)), events(20, seed=2, when=now)
     shared = json.loads(batch_body(first))["batch_id"]
     bodies = [json.dumps({**json.loads(batch_body(evs)), "batch_id": shared}).encode() for evs in (first, second)]
@@ -69,7 +69,7 @@ def test_two_batches_with_one_batch_id_at_the_same_time_both_land(tmp_path, roun
 @pytest.mark.parametrize("round_", range(3))
 def test_concurrent_overlapping_batches_store_the_union_once(tmp_path, round_):
     core = make_core(tmp_path)
-    pool = events(60, seed=round_, when=datetime.now(timezone.utc) - timedelta(minutes=5))
+    pool = events(60, seed=round_, when=datetime.now(UTC) - timedelta(minutes=5))
     slices = [pool[0:30], pool[20:50], pool[40:60] + pool[0:5], pool[10:40]]
     start = threading.Barrier(len(slices))
     answers = []

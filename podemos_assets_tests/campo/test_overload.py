@@ -10,9 +10,9 @@ from urllib.parse import urlparse
 
 import httpx
 
+from podemos_assets.campo.transform import landing_keys, read_landing
 from podemos_assets.ingesta.app import create_app
 from podemos_assets.ingesta.server import serving
-from podemos_assets.campo.transform import landing_keys, read_landing
 from podemos_assets_tests.campo.helpers import batch_body, events, make_core, signed
 
 

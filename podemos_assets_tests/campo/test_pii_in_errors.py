@@ -6,14 +6,15 @@ from __future__ import annotations
 import json
 import logging
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 
 from podemos_assets.campo import eventos_campo
-from podemos_assets.ingesta.lambda_handler import handle_event
-from podemos_assets.campo.transform import landing_keys, quarantine_key, read_landing
+from podemos_assets.campo.transform import landing_keys, read_landing
+from podemos_assets.contracts import lake as paths
 from podemos_assets.demo.branches import make_curp
+from podemos_assets.ingesta.lambda_handler import handle_event
 from podemos_assets_tests.campo.helpers import batch_body, events, make_core, signed
 
 CURP = make_curp("MARIA", "GOMEZ", "LOPEZ", date(1988, 4, 2), "Chiapas", random.Random(1))
@@ -23,7 +24,7 @@ PII = (CURP, PHONE, GPS)
 
 
 def _ev(seed: int, kind: str = "pago", **changes):
-    [ev] = events(1, kind=kind, seed=seed, when=datetime.now(timezone.utc) - timedelta(minutes=2))
+    [ev] = events(1, kind=kind, seed=seed, when=datetime.now(UTC) - timedelta(minutes=2))
     payload = {**ev["payload"], **changes.pop("payload", {})}
     return {**ev, **changes, "payload": payload}
 
@@ -71,7 +72,7 @@ def test_every_error_path_is_free_of_pii(tmp_path, caplog):
     outputs.append(json.dumps(lam))
 
     # Landing lines planted with PII in places the reader must refuse.
-    day = datetime.now(timezone.utc).astimezone().date().isoformat()
+    day = datetime.now(UTC).astimezone().date().isoformat()
     mx_day = read_landing(core.lake, landing_keys(core.lake))[0]["_day"].isoformat()
     core.lake.write_bytes(f"landing/campo/recibido={mx_day}/plantado.ndjson", b"\n".join([
         json.dumps({"status": "accepted", "curp": CURP}).encode(),
@@ -82,7 +83,7 @@ def test_every_error_path_is_free_of_pii(tmp_path, caplog):
     landed = read_landing(core.lake, landing_keys(core.lake))
     outputs += [r.get("reason") or "" for r in landed]
     dg.materialize([eventos_campo], partition_key=mx_day, resources={"lake": core.lake}, raise_on_error=True)
-    q = core.lake.read_parquet(quarantine_key(mx_day)).to_pylist()
+    q = core.lake.read_parquet(paths.field_quarantine_day(mx_day)).to_pylist()
     assert len(q) >= len(bad_events()) + 3 and day
     outputs += [row["motivo"] for row in q]
     outputs += [rec.getMessage() for rec in caplog.records]

@@ -14,11 +14,11 @@ from collections import Counter
 import boto3
 import pytest
 
+from podemos_assets.campo.transform import build_day, landing_keys, read_landing, touched_days
+from podemos_assets.config import load_settings
 from podemos_assets.ingesta import lambda_handler
 from podemos_assets.ingesta.app import build_core
 from podemos_assets.ingesta.auth import AUTH_FAILED
-from podemos_assets.campo.transform import build_day, landing_keys, read_landing, touched_days
-from podemos_assets.config import load_settings
 from podemos_assets.resources.dynamo import DynamoIdempotencyStore
 from podemos_assets.resources.idempotency import CONFLICT, DUPLICATE, IN_FLIGHT, NEW
 from podemos_assets.resources.lake import LakeResource

@@ -8,10 +8,10 @@ from collections import Counter
 
 import pytest
 
+from podemos_assets.campo.transform import build_day, landing_keys, read_landing, touched_days
+from podemos_assets.demo.simulator import make_fleet, run_fleet
 from podemos_assets.ingesta.auth import write_secrets_file
 from podemos_assets.ingesta.server import serving_subprocess
-from podemos_assets.demo.simulator import make_fleet, run_fleet
-from podemos_assets.campo.transform import build_day, landing_keys, read_landing, touched_days
 from podemos_assets.resources.lake import LakeResource
 
 DEVICES, BACKLOG, BATCH = 500, 8, 8

@@ -4,7 +4,7 @@ partitions exist comes from the clock resource, and the default status from the 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -23,7 +23,7 @@ def send(core, evs):
 
 def tick(instance, core, cursor=None, now=None):
     ctx = dg.build_sensor_context(instance=instance, cursor=cursor,
-                                  resources={"lake": core.lake, "clock": ClockResource.at(now or datetime.now(timezone.utc))})
+                                  resources={"lake": core.lake, "clock": ClockResource.at(now or datetime.now(UTC))})
     result = campo_landing_sensor(ctx)
     requests = [] if isinstance(result, dg.SkipReason) else list(result)
     return sorted(r.partition_key for r in requests), ctx.cursor
@@ -31,7 +31,7 @@ def tick(instance, core, cursor=None, now=None):
 
 def test_a_new_daemon_on_a_materialized_instance_requests_nothing_new(tmp_path):
     core = make_core(tmp_path)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     day = now.astimezone(MX).date().isoformat()
     send(core, events(3, when=now - timedelta(minutes=5)))
     with dg.instance_for_test() as instance:
@@ -48,7 +48,7 @@ def test_a_new_daemon_on_a_materialized_instance_requests_nothing_new(tmp_path):
 
 def test_partitions_come_from_the_clock_resource(tmp_path):
     core = make_core(tmp_path)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     send(core, events(2, when=now - timedelta(minutes=5)))
     day = (now - timedelta(minutes=5)).astimezone(MX).date()
     with dg.instance_for_test() as instance:

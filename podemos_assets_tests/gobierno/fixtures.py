@@ -6,9 +6,8 @@ import dagster as dg
 import pandas as pd
 import pandera.pandas as pda
 
-from podemos_assets.gobierno import apply_group_policies
-from podemos_assets.gobierno.vocabulary import Classification as C
-from podemos_assets.gobierno.vocabulary import (
+from podemos_assets.contracts.vocabulary import Classification as C
+from podemos_assets.contracts.vocabulary import (
     analyst_facing,
     column,
     column_lineage,
@@ -16,6 +15,7 @@ from podemos_assets.gobierno.vocabulary import (
     schema_metadata,
     warehouse_table,
 )
+from podemos_assets.gobierno import apply_group_policies
 
 
 class Clientes(pda.DataFrameModel):

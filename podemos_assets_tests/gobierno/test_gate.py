@@ -5,11 +5,11 @@ from __future__ import annotations
 import dagster as dg
 import pandera.pandas as pda
 
+from podemos_assets.contracts.vocabulary import Classification as C
+from podemos_assets.contracts.vocabulary import column, schema_metadata, warehouse_table
 from podemos_assets.definitions import defs
 from podemos_assets.gobierno import apply_group_policies
 from podemos_assets.gobierno.gate import governance_violations
-from podemos_assets.gobierno.vocabulary import Classification as C
-from podemos_assets.gobierno.vocabulary import column, schema_metadata, warehouse_table
 from podemos_assets_tests.gobierno.fixtures import SPECS, Clientes, governed_defs
 
 
@@ -52,11 +52,11 @@ def test_bare_asset_is_caught_naming_the_asset_and_what_is_missing():
 def test_unclassified_column_is_caught():
     class Mixta(pda.DataFrameModel):
         a: str = column("Governed", C.PUBLICO)
-        b: str = pda.Field(description="declared without gobierno.column")
+        b: str = pda.Field(description="declared without contracts.column")
 
     spec = dg.AssetSpec("mixta", group_name="pagos", description="x", metadata=schema_metadata(Mixta))
     assert governance_violations(governed_defs(spec)) == [
-        "mixta: column 'b' has no classification (gobierno.column(..., Classification.X): one of "
+        "mixta: column 'b' has no classification (contracts.column(..., Classification.X): one of "
         "['pii', 'publico', 'sensible'])"
     ]
 
@@ -102,7 +102,7 @@ def test_dbt_model_declares_sort_key_through_its_config():
 
 
 def test_dbt_translator_turns_config_sort_and_column_tags_into_governed_metadata():
-    from podemos_assets.gobierno.dbt import GovernedDbtTranslator
+    from podemos_assets.contracts.dbt import GovernedDbtTranslator
 
     props = {
         "unique_id": "model.podemos.reporte", "name": "reporte", "resource_type": "model", "fqn": ["podemos", "reporte"],

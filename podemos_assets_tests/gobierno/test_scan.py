@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 
 from podemos_assets.gobierno.assets import FINDINGS_KEY, escaneo_pii
 from podemos_assets.gobierno.pii import mask_frame, masking_view_sql
-from podemos_assets_tests.gobierno.fixtures import Clientes, ResumenClientes, governed_defs
+from podemos_assets_tests.gobierno.fixtures import ResumenClientes, governed_defs
 
 CURP, PHONE, CLABE, INE = "GORM850312MDFMZR09", "55 1234 5678", "002180700000000008", "GMRRMR85031209M100"
 

@@ -12,7 +12,13 @@ from podemos_assets.pagos.extracts import ExtractContractError, read_day
 from podemos_assets.pagos.merge import merge_day
 from podemos_assets.resources.lake import LakeResource
 from podemos_assets_tests.pagos.lake_fixture import (
-    ZONES, cliente, cuenta, gid, tx, write_bajas, write_extract,
+    ZONES,
+    cliente,
+    cuenta,
+    gid,
+    tx,
+    write_bajas,
+    write_extract,
 )
 
 

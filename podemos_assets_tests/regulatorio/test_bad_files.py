@@ -6,7 +6,7 @@ import io
 import json
 import sqlite3
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -23,7 +23,7 @@ from podemos_assets.regulatorio.extracts import extract_key, extract_versions, i
 from podemos_assets.regulatorio.registry import load_sources
 
 FECHA = "2026-10-07"
-NOW = datetime(2026, 10, 8, 7, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 10, 8, 7, 0, tzinfo=UTC)
 
 
 def _lines(data: bytes, i: int, fn) -> bytes:
@@ -69,14 +69,14 @@ def _xlsx_header(data: bytes) -> bytes:
 
 CASES = [
     # (source, mutation, error type, row, column)
-    ("contabilidad_gl", lambda d: _lines(d, 3, lambda l: l.replace(b"Bancos", "Bancos ñ".encode("utf-8"))
-                                         if b"Bancos" in l else l + "é".encode("utf-8")),
+    ("contabilidad_gl", lambda d: _lines(d, 3, lambda l: l.replace(b"Bancos", "Bancos ñ".encode())
+                                         if b"Bancos" in l else l + "é".encode()),
      SourceEncodingError, 4, ("descripcion", "haber")),
     ("contabilidad_gl", lambda d: _lines(d, 0, lambda l: l.replace(b"haber", b"abono")), SourceSchemaDrift, 1, "haber"),
     ("contabilidad_gl", lambda d: _lines(d, 5, lambda l: l + b",99"), SourceRowError, 6, None),
     ("contabilidad_gl", lambda d: _lines(d, 7, lambda l: l.rsplit(b",", 1)[0] + b",12.3x"), SourceRowError, 8, "haber"),
     ("corresponsales", lambda d: _lines(d, 2, lambda l: l + b"\xff"), SourceEncodingError, 3, "monto"),
-    ("buro_credito", lambda d: _lines(d, 3, lambda l: l[:12] + "é".encode("utf-8") + l[14:]), SourceEncodingError, 4,
+    ("buro_credito", lambda d: _lines(d, 3, lambda l: l[:12] + "é".encode() + l[14:]), SourceEncodingError, 4,
      "score"),
     ("corresponsales", lambda d: d.replace(b"#CONTROL,filas=", b"#CONTROL,filas=1"), ControlTotalsMismatch, None, "filas"),
     ("spei", lambda d: _lines(d, 4, lambda l: l[:-9]), SourceRowError, 5, "monto"),

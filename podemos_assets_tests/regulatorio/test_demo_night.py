@@ -60,7 +60,7 @@ def test_demo_nights_partial_then_complete_through_dagster_sensors(settings):
                 assert any(e["fuente"] == "seguros" and "rechazado" in e["motivo"] for e in last["excepciones"])
                 assert not any(e["fuente"] == "seguros" and "no llegó" in e["motivo"] for e in last["excepciones"])
                 assert outbox.read_bytes(f"reporte_regulatorio/{fecha}/v{last['version']}/seguros.csv").startswith(
-                    "# SECCION INCOMPLETA: fuente seguros: archivo rechazado".encode())
+                    b"# SECCION INCOMPLETA: fuente seguros: archivo rechazado")
                 # the broken-then-corrected contabilidad_gl: one version, the corrected one, no exception left
                 assert extract_versions("contabilidad_gl", fecha, lake) == [1]
                 assert not any(e["fuente"] == "contabilidad_gl" for e in manifests[0]["excepciones"])

@@ -5,10 +5,10 @@ cent, and the alert log equal, subject by subject and day by day, to the transit
 from __future__ import annotations
 
 import csv
-import os
-import json
 import hashlib
 import io
+import json
+import os
 import random
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal

@@ -6,16 +6,16 @@ version names the source version it was built from."""
 from __future__ import annotations
 
 import os
-from datetime import timedelta, timezone
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import dagster as dg
 
 from podemos_assets.demo import regulatorio as gen
+from podemos_assets.regulatorio.automation import arrival_requests
 from podemos_assets.regulatorio.extracts import extract_versions, ingest, load_extract, read_extract_version
 from podemos_assets.regulatorio.registry import CUTOFF, at, load_sources
 from podemos_assets.regulatorio.report import deliver, read_manifest
-from podemos_assets.regulatorio.automation import arrival_requests
 from podemos_assets_tests.regulatorio.conftest_helpers import SCALE, branch_day, land_files
 from podemos_assets_tests.regulatorio.warehouse_fixture import Warehouse
 
@@ -46,7 +46,7 @@ def test_a_corrected_file_with_the_same_name_and_mtime_is_a_new_version_and_ever
         names, cursor = requested(resources, instance, arrived + timedelta(minutes=2), {})
         assert NAME in names
         v1 = ingest(source, FECHA, sources, lake, now=arrived + timedelta(minutes=2))
-        arrival_v1 = arrived.astimezone(timezone.utc).isoformat(timespec="seconds")
+        arrival_v1 = arrived.astimezone(UTC).isoformat(timespec="seconds")
         assert v1.control["version"] == 1 and v1.control["llegada"] == arrival_v1
         report_1 = deliver(FECHA, lake, outbox, at(FECHA, CUTOFF) - timedelta(hours=3))
         assert report_1.manifest["fuentes"][NAME]["version"] == 1

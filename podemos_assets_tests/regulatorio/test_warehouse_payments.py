@@ -11,10 +11,10 @@ import dagster as dg
 import pytest
 
 from podemos_assets.regulatorio.assets import COBRANZA_CHECK, REPORT_KEY, reporte_regulatorio_diario
-from podemos_assets.regulatorio.extracts import extract_versions, ingest, load_extract
+from podemos_assets.regulatorio.automation import arrival_requests, delivery_requests
+from podemos_assets.regulatorio.extracts import extract_versions, ingest
 from podemos_assets.regulatorio.registry import CUTOFF, TZ, at, load_sources
 from podemos_assets.regulatorio.report import read_manifest, versions
-from podemos_assets.regulatorio.automation import arrival_requests, delivery_requests
 from podemos_assets.resources.clock import ClockResource
 from podemos_assets_tests.regulatorio.conftest_helpers import branch_day, land_files
 from podemos_assets_tests.regulatorio.warehouse_fixture import Warehouse, gid

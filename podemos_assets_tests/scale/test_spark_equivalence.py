@@ -6,9 +6,9 @@ the module (it costs ~13 s to start).
 """
 
 import tempfile
+from dataclasses import replace
 from datetime import datetime, time
 from decimal import Decimal
-from dataclasses import replace
 
 import duckdb
 import pyarrow as pa
@@ -20,7 +20,14 @@ from hypothesis import strategies as st
 from podemos_assets.resources.lake import LakeResource
 from podemos_assets.spark.duck import consolidate_duckdb, read_extracts_duckdb
 from podemos_assets_tests.scale.lake_cases import (
-    BRANCH_ZONES, DAYS, LakeCase, Version, canonical, lake_cases, renumber, write_lake,
+    BRANCH_ZONES,
+    DAYS,
+    LakeCase,
+    Version,
+    canonical,
+    lake_cases,
+    renumber,
+    write_lake,
 )
 
 pytestmark = pytest.mark.spark

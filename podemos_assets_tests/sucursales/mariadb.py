@@ -72,7 +72,7 @@ class MariaDB:
 
     def create_branch(self, db: str, fractional: int = 0) -> None:
         ddl = MYSQL_DDL.read_text().replace("DATETIME(0)", f"DATETIME({fractional})")
-        ddl = "\n".join(line.split("--")[0] for line in ddl.splitlines())  # comments may hold ';' 
+        ddl = "\n".join(line.split("--")[0] for line in ddl.splitlines())  # comments may hold ';'
         con = self.connect()
         with con.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS {db}")

@@ -6,8 +6,8 @@ import hashlib
 import json
 import sqlite3
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
@@ -83,8 +83,8 @@ def test_the_sensor_alone_runs_the_nights_and_catches_up_the_offline_branch(sett
     from podemos_assets.simulation import SimulatedDaemon
     from podemos_assets.sucursales import defs as sucursales_defs
     from podemos_assets.sucursales import partitions
-    from podemos_assets.sucursales.schemas import KEYS
     from podemos_assets.sucursales.automation import failed_days
+    from podemos_assets.sucursales.schemas import KEYS
 
     scenario = Scenario(start=START, days=5, branches=4, clients_per_branch=15, offline_branch="suc_002")
     demo_branches.generate(scenario, settings)

@@ -9,13 +9,16 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
+from podemos_assets.contracts.lake import branch_extract
 from podemos_assets.resources.branches import BranchUnreachable, MySQLBranchReader
-from podemos_assets.sucursales.assets import extract_box, extraccion_sucursales
+from podemos_assets.sucursales.assets import extraccion_sucursales, extract_box
 from podemos_assets.sucursales.automation import catch_up_requests, failed_days
 from podemos_assets.sucursales.conciliacion import compare_fingerprints, detect_deletes
-from podemos_assets.sucursales.extract import extract_path, read_branch_day, reconcile, validate
+from podemos_assets.sucursales.extract import read_branch_day, reconcile, validate
 from podemos_assets.sucursales.partitions import day_window, range_tags
 from podemos_assets_tests.sucursales.mariadb import free_port
 
@@ -168,9 +171,9 @@ def test_server_stopped_mid_extraction_writes_nothing_then_rerun_is_complete(
     assert not result.success
     message = result.failure_data_for_node("extraccion_sucursales").error.message
     assert "suc_001 is unreachable at 127.0.0.1" in message
-    assert not lake.exists(extract_path("grupos", DAY, "suc_001"))  # nothing half-written
+    assert not lake.exists(branch_extract("grupos", DAY, "suc_001"))  # nothing half-written
     assert run_box(lake, fast_branches, DAY, DAY, "suc_001", "suc_001").success
-    assert ids(lake.read_parquet(extract_path("transacciones", DAY, "suc_001"))) == list(range(1, 101))
+    assert ids(lake.read_parquet(branch_extract("transacciones", DAY, "suc_001"))) == list(range(1, 101))
 
 
 def test_offline_branch_for_three_days_then_catch_up_fills_every_day(
@@ -188,8 +191,8 @@ def test_offline_branch_for_three_days_then_catch_up_fills_every_day(
     message = result.failure_data_for_node("extraccion_sucursales").error.message
     assert "3 of 6 branch-day(s) not extracted" in message and "suc_002 is unreachable at 127.0.0.1" in message
     for d in days[:3]:
-        assert lake.exists(extract_path("transacciones", d, "suc_001"))
-        assert not lake.exists(extract_path("transacciones", d, "suc_002"))
+        assert lake.exists(branch_extract("transacciones", d, "suc_001"))
+        assert not lake.exists(branch_extract("transacciones", d, "suc_002"))
     assert failed_days(instance, ["suc_001", "suc_002"], days[0], days[2]) == {"suc_002": days[:3]}
     requests, down, _ = catch_up_requests(instance, fast_branches, ["suc_001", "suc_002"], days[0], days[2])
     assert requests == [] and down == ["suc_002"]
@@ -200,7 +203,7 @@ def test_offline_branch_for_three_days_then_catch_up_fills_every_day(
     assert requests[0].tags["dagster/asset_partition_range_end"] == f"{days[2]}|suc_002"
     assert run_box(lake, fast_branches, days[0], days[2], "suc_002", "suc_002", instance).success
     assert failed_days(instance, ["suc_001", "suc_002"], days[0], days[2]) == {}
-    got = sorted(i for d in days[:3] for i in lake.read_parquet(extract_path("transacciones", d, "suc_002"))["id"].to_pylist())
+    got = sorted(i for d in days[:3] for i in lake.read_parquet(branch_extract("transacciones", d, "suc_002"))["id"].to_pylist())
     assert got == [1, 2, 3]
 
 
@@ -219,7 +222,7 @@ def test_a_day_whose_re_extraction_failed_after_a_good_one_is_caught_up(
     requests, down, _ = catch_up_requests(instance, fast_branches, ["suc_001"], DAY, DAY)
     assert len(requests) == 1 and down == []
     assert run_box(lake, fast_branches, DAY, DAY, "suc_001", "suc_001", instance).success
-    assert ids(lake.read_parquet(extract_path("transacciones", DAY, "suc_001"))) == [1, 2]
+    assert ids(lake.read_parquet(branch_extract("transacciones", DAY, "suc_001"))) == [1, 2]
 
 
 def test_late_commit_of_any_age_is_found_by_the_fingerprint(mariadb, branch_db, fast_branches, lake, point_branch):
@@ -236,7 +239,7 @@ def test_late_commit_of_any_age_is_found_by_the_fingerprint(mariadb, branch_db, 
     assert [(d["tabla"], d["fecha"], d["filas_fuente"], d["filas_lago"], d["monto_fuente"], d["monto_lago"])
             for d in diff] == [("transacciones", old, 2, 1, "109.90", "10.00")]  # exactly that day, to the cent
     assert box(lake, fast_branches, old, "suc_001").success
-    assert ids(lake.read_parquet(extract_path("transacciones", old, "suc_001"))) == [1, 2]
+    assert ids(lake.read_parquet(branch_extract("transacciones", old, "suc_001"))) == [1, 2]
     assert compare_fingerprints(lake, reader, "suc_001", old, DAY).num_rows == 0
 
 
@@ -254,7 +257,7 @@ def test_same_rows_delivered_twice_give_identical_files_and_one_row_per_key(
     insert_tx(mariadb, db, [(1, "2026-11-03 09:00:00", "10.00"), (2, "2026-11-03 09:00:00", "20.00")])
     point_branch("suc_001", mariadb.url(db))
     assert box(lake, fast_branches, DAY, "suc_001").success
-    path = extract_path("transacciones", DAY, "suc_001")
+    path = branch_extract("transacciones", DAY, "suc_001")
     first = lake.read_bytes(path)
     assert box(lake, fast_branches, DAY, "suc_001").success
     assert lake.read_bytes(path) == first  # idempotent: same bytes
@@ -265,7 +268,7 @@ def test_same_rows_delivered_twice_give_identical_files_and_one_row_per_key(
     con.close()
     nxt = DAY + timedelta(days=1)
     assert box(lake, fast_branches, nxt, "suc_001").success
-    both = pa.concat_tables([lake.read_parquet(path), lake.read_parquet(extract_path("transacciones", nxt, "suc_001"))])
+    both = pa.concat_tables([lake.read_parquet(path), lake.read_parquet(branch_extract("transacciones", nxt, "suc_001"))])
     assert sorted(both["id"].to_pylist()) == [1, 1, 2]  # the raw lake keeps every delivery for audit
     latest = both.group_by("id").aggregate([("updated_at", "max")])
     assert latest.num_rows == 2  # one version per key for the warehouse (latest updated_at wins)
@@ -282,7 +285,7 @@ def test_hard_delete_is_seen_even_after_its_day_was_re_extracted(mariadb, branch
     con.close()
     # the next night re-extracts the day (settling): its file no longer holds the row ...
     assert box(lake, fast_branches, DAY, "suc_001").success
-    assert ids(lake.read_parquet(extract_path("transacciones", DAY, "suc_001"))) == [1]
+    assert ids(lake.read_parquet(branch_extract("transacciones", DAY, "suc_001"))) == [1]
     # ... but the key index still does, so the reconciliation sees the delete
     reader = fast_branches.reader("suc_001", mariadb.url(db))
     tomb = detect_deletes(lake, reader, "transacciones", "suc_001", DAY + timedelta(days=2))

@@ -16,7 +16,6 @@ import sqlite3
 import subprocess
 import sys
 from collections import Counter
-from datetime import timedelta
 from decimal import Decimal
 
 import dagster as dg

@@ -13,7 +13,7 @@ import json
 import re
 import shutil
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 import httpx
@@ -116,7 +116,7 @@ def test_the_daemon_on_a_materialized_demo_launches_nothing_done_then_runs_the_n
             dagster_daemon(env, tmp_path / "daemon.log"):
         before = set(runs(url))
         done = {(a, r["partition"]) for r in runs(url).values() if r["status"] == "SUCCESS" for a in r["assets"]}
-        started = datetime.now(timezone.utc).timestamp()
+        started = datetime.now(UTC).timestamp()
 
         # 1. Calm: the demo's work is not launched again; nothing fails or fails to start.
         time.sleep(CALM_SECONDS)
@@ -128,7 +128,7 @@ def test_the_daemon_on_a_materialized_demo_launches_nothing_done_then_runs_the_n
         assert not any(errors.values()), f"sensor or schedule ticks failed: {errors}"
         assert all(r["status"] == "SUCCESS" for r in calm.values()), f"runs that failed:\n{describe(calm)}"
         assert all(r["by"] for r in calm.values()), f"runs no automation launched:\n{describe(calm)}"
-        calm_until = datetime.now(timezone.utc).timestamp()
+        calm_until = datetime.now(UTC).timestamp()
         repeated = [r for r in calm.values()
                     if (any((a, r["partition"]) in done for a in r["assets"]) or (r["assets"] and r["partition"] is None))
                     and not all(cron_tick_between(a, started, calm_until) for a in r["assets"])]
@@ -141,7 +141,7 @@ def test_the_daemon_on_a_materialized_demo_launches_nothing_done_then_runs_the_n
         seen = set(before) | set(calm)
         sources = LakeResource(url=settings.sources_url)
         good = gen.source_bytes("seguros", bad_day, scenario.seed, branches=scenario.branches)
-        gen.write_source(sources, "seguros", bad_day, good, datetime.now(timezone.utc))
+        gen.write_source(sources, "seguros", bad_day, good, datetime.now(UTC))
         wanted = {("regulatorio/seguros", bad_day), ("reporte_regulatorio_diario", bad_day)}
 
         def reacted(new):

@@ -1,4 +1,4 @@
-"""The governance vocabulary every capability uses: classifications, teams, domains, and `column()`.
+"""The column vocabulary every capability uses: classifications, audiences, metadata keys, and `column()`.
 
 A table's pandera `DataFrameModel` is its single source of truth. Each field is declared with
 `column(description, classification, ...)`, and everything else (Dagster's column schema, Redshift
@@ -8,27 +8,25 @@ A table's pandera `DataFrameModel` is its single source of truth. Each field is 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 import dagster as dg
 import pandera.pandas as pda
+import pyarrow as pa
 import pyarrow.types as patypes
 
 
-class Classification(str, Enum):
+class Classification(StrEnum):
     PII = "pii"  # identifies a person: names, CURP, RFC, phone, exact GPS, birth date
     SENSIBLE = "sensible"  # confidential business data: amounts, balances, account ids
     PUBLICO = "publico"  # may be shown to any employee: catalogs, dates, branch codes
-
-    def __str__(self) -> str:
-        return self.value
 
 
 CLASSIFICATIONS = frozenset(c.value for c in Classification)
 
 
-class Audience(str, Enum):
+class Audience(StrEnum):
     """Who reads an asset's output; `ANALISTAS` outputs are scanned for PII and must be masked."""
 
     ANALISTAS = "analistas"  # analysts and BI: PII must never appear raw
@@ -48,7 +46,7 @@ COLUMN_SCHEMA = "dagster/column_schema"
 SCHEMA_MODEL = "podemos/schema_model"
 
 
-class Criticality(str, Enum):
+class Criticality(StrEnum):
     ALTA = "alta"  # regulator or money depends on it
     MEDIA = "media"
     BAJA = "baja"
@@ -94,6 +92,13 @@ def columns_of(model: type[pda.DataFrameModel]) -> list[dict[str, Any]]:
 def arrow_type(dtype):
     """The pyarrow type behind a pandera column dtype (`pd.ArrowDtype`), or None."""
     return getattr(getattr(dtype, "type", None), "pyarrow_dtype", None)
+
+
+def arrow_schema(model: type[pda.DataFrameModel], nullability: bool = True) -> pa.Schema:
+    """The Arrow schema of a model's table, in the model's column order. `nullability=False` leaves every
+    field nullable: for reading outside files, whose nulls the model's validation then names."""
+    return pa.schema([pa.field(name, arrow_type(col.dtype), nullable=not nullability or bool(col.nullable))
+                      for name, col in model.to_schema().columns.items()])
 
 
 def readable_type(dtype) -> str:

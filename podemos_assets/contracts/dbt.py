@@ -15,7 +15,7 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator
 
-from podemos_assets.gobierno.vocabulary import CLASSIFICATIONS, COLUMN_SCHEMA, DIST_KEY, MATERIALIZATION, SORT_KEY
+from podemos_assets.contracts.vocabulary import CLASSIFICATIONS, COLUMN_SCHEMA, DIST_KEY, MATERIALIZATION, SORT_KEY
 
 
 def _as_list(value) -> list[str]:

@@ -5,12 +5,11 @@ per-type tables and the quarantine) and their monitoring metrics."""
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
-import pandas as pd
-import pandera.errors
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from podemos_assets.campo import metrics, transform
+from podemos_assets.campo.checks import schema_check, schema_check_specs
 from podemos_assets.campo.partitions import EVENT_DAY_PARTITIONS
 from podemos_assets.campo.schemas import TABLES, CuarentenaCampo, MetricasCampo
 from podemos_assets.contracts import arrow_schema
@@ -54,37 +53,9 @@ def _specs() -> list[dg.AssetSpec]:
     return specs
 
 
-def _schema_check_specs() -> list[dg.AssetCheckSpec]:
-    """Each curated table (and the quarantine) carries its pandera schema as a blocking check: a day whose
-    stored files break their schema stops the run before metricas_campo reads it."""
-    assets = [*ASSET_OF_TABLE.values(), QUARANTINE]
-    return [dg.AssetCheckSpec("esquema_pandera", asset=a, blocking=True,
-                              description="The partition's stored Parquet validates against its pandera model")
-            for a in assets]
-
-
-def schema_check(lake: LakeResource, asset_key: dg.AssetKey, model, keys: list[str]) -> dg.AssetCheckResult:
-    """Validate the stored files of the run's days against `model`; the failure names table and check."""
-    failures: dict[str, str] = {}
-    rows = 0
-    for key in keys:
-        table = lake.read_parquet(key)
-        rows += table.num_rows
-        try:
-            model.validate(table.to_pandas(types_mapper=pd.ArrowDtype), lazy=True)
-        except pandera.errors.SchemaErrors as exc:
-            cases = exc.failure_cases
-            failures[key] = "; ".join(sorted({f"{c} failed {k}" for c, k in zip(cases["column"], cases["check"])}))
-    return dg.AssetCheckResult(asset_key=asset_key, check_name="esquema_pandera", passed=not failures,
-                               severity=dg.AssetCheckSeverity.ERROR,
-                               description=("; ".join(f"{k}: {v}" for k, v in sorted(failures.items()))[:1000]
-                                            or f"{len(keys)} file(s), {rows} row(s) match the pandera model"),
-                               metadata={"files": len(keys), "rows": rows, "failures": failures})
-
-
 @dg.multi_asset(
     specs=_specs(),
-    check_specs=_schema_check_specs(),
+    check_specs=schema_check_specs([*ASSET_OF_TABLE.values(), QUARANTINE]),
     partitions_def=EVENT_DAY_PARTITIONS,
     backfill_policy=dg.BackfillPolicy.single_run(),  # a catch-up of many days is one run, one landing scan
     can_subset=False,
@@ -133,8 +104,7 @@ def eventos_campo(context: dg.AssetExecutionContext, lake: LakeResource):
     kinds={"parquet"},
     tags=analyst_facing(),
     metadata={**schema_metadata(MetricasCampo), **report_files("lake", paths.field_table_prefix("metricas"))},
-    check_specs=[dg.AssetCheckSpec("esquema_pandera", asset="metricas_campo", blocking=True,
-                                   description="The partition's stored Parquet validates against its pandera model")],
+    check_specs=schema_check_specs(["metricas_campo"]),
     description="Field-ingestion monitoring per event day: events and quarantine rate in total, per region and "
                 "per device, and the latency from corrected event time to server receipt (p50/p95/p99); "
                 "receipt -> processed latency is in the eventos_campo materialization metadata.",

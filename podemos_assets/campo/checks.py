@@ -1,15 +1,48 @@
-"""The heartbeat check: a region or device whose newest field event is older than a threshold is
-silent (a dead phone, an officer who stopped syncing, a region without signal); each failing
-evaluation sends one alert listing them."""
+"""The field capability's checks:
+
+- `esquema_pandera` on every curated table, the quarantine and the metrics (blocking; computed by the run
+  that writes them, over the days it wrote);
+- the heartbeat: a region or device whose newest field event is older than a threshold is silent (a dead
+  phone, an officer who stopped syncing, a region without signal); each failing evaluation sends one alert
+  listing them."""
 
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
+import pandas as pd
+import pandera.errors
 
 from podemos_assets.campo import metrics
 from podemos_assets.contracts import lake as paths
 from podemos_assets.resources.alerts import AlertsResource
 from podemos_assets.resources.lake import LakeResource
+
+
+def schema_check_specs(assets) -> list[dg.AssetCheckSpec]:
+    """Each curated table (the quarantine and the metrics too) carries its pandera schema as a blocking check:
+    a day whose stored files break their schema stops the run before the next asset reads it."""
+    return [dg.AssetCheckSpec("esquema_pandera", asset=a, blocking=True,
+                              description="The partition's stored Parquet validates against its pandera model")
+            for a in assets]
+
+
+def schema_check(lake: LakeResource, asset_key: dg.AssetKey, model, keys: list[str]) -> dg.AssetCheckResult:
+    """Validate the stored files of the run's days against `model`; the failure names table and check."""
+    failures: dict[str, str] = {}
+    rows = 0
+    for key in keys:
+        table = lake.read_parquet(key)
+        rows += table.num_rows
+        try:
+            model.validate(table.to_pandas(types_mapper=pd.ArrowDtype), lazy=True)
+        except pandera.errors.SchemaErrors as exc:
+            cases = exc.failure_cases
+            failures[key] = "; ".join(sorted({f"{c} failed {k}" for c, k in zip(cases["column"], cases["check"])}))
+    return dg.AssetCheckResult(asset_key=asset_key, check_name="esquema_pandera", passed=not failures,
+                               severity=dg.AssetCheckSeverity.ERROR,
+                               description=("; ".join(f"{k}: {v}" for k, v in sorted(failures.items()))[:1000]
+                                            or f"{len(keys)} file(s), {rows} row(s) match the pandera model"),
+                               metadata={"files": len(keys), "rows": rows, "failures": failures})
 
 
 class HeartbeatConfig(dg.Config):

@@ -14,6 +14,7 @@ import pyarrow as pa
 from podemos_assets.contracts.vocabulary import Audience, report_files, schema_metadata
 from podemos_assets.gobierno.automation import AFTER_THE_NIGHT
 from podemos_assets.gobierno.catalog import column_rows, datazone_document, openlineage_document, to_json_bytes
+from podemos_assets.gobierno.checks import SIN_PII_EXPUESTA
 from podemos_assets.gobierno.gate import governance_violations
 from podemos_assets.gobierno.inventory import inventory
 from podemos_assets.gobierno.pii import Finding
@@ -95,14 +96,7 @@ def catalogo_datos(
     pool=WAREHOUSE_POOL,
     automation_condition=AFTER_THE_NIGHT,
     kinds={"parquet"},
-    check_specs=[
-        dg.AssetCheckSpec(
-            "sin_pii_expuesta",
-            asset="escaneo_pii",
-            blocking=True,
-            description="No CURP, RFC, CLABE, phone or voter key appears raw in an analyst-facing output.",
-        )
-    ],
+    check_specs=[SIN_PII_EXPUESTA],
 )
 def escaneo_pii(
     context: dg.AssetExecutionContext,

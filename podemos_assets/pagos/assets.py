@@ -9,10 +9,10 @@ import time
 
 import dagster as dg
 
-from podemos_assets.automation import after_upstream
 from podemos_assets.contracts import schema_metadata
 from podemos_assets.contracts.vocabulary import analyst_facing, warehouse_table
 from podemos_assets.pagos import schemas
+from podemos_assets.pagos.automation import AFTER_ITS_DAY
 from podemos_assets.pagos.extracts import read_day
 from podemos_assets.pagos.layout import compact
 from podemos_assets.pagos.merge import merge_day
@@ -31,7 +31,7 @@ def _spec(table: str) -> dg.AssetSpec:
         group_name=GROUP,
         deps=extract_deps(),
         kinds={"duckdb"},
-        automation_condition=after_upstream(),  # after the extracts and tombstones of its day changed
+        automation_condition=AFTER_ITS_DAY,
         tags=analyst_facing() if analysts else {},
         metadata={**schema_metadata(model), **warehouse_table(table, sort_key, dist_key=dist_key)},
     )

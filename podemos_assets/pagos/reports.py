@@ -12,8 +12,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DbtProject, dbt_assets
 
-from podemos_assets.automation import after_upstream
 from podemos_assets.contracts.dbt import GovernedDbtTranslator
+from podemos_assets.pagos.automation import AFTER_THE_MERGE
 from podemos_assets.pagos.partitions import PAYMENT_DAY_PARTITIONS, SINGLE_RUN_BACKFILL
 from podemos_assets.resources import WAREHOUSE_POOL
 from podemos_assets.resources.dbt import DBT_DIR, prepare_manifest
@@ -31,7 +31,7 @@ class PagosTranslator(GovernedDbtTranslator):  # + classification, sort/dist key
         return "pagos" if dbt_resource_props["resource_type"] == "model" else super().get_group_name(dbt_resource_props)
 
     def get_automation_condition(self, dbt_resource_props: Mapping[str, Any]) -> dg.AutomationCondition | None:
-        return after_upstream() if dbt_resource_props["resource_type"] == "model" else None
+        return AFTER_THE_MERGE if dbt_resource_props["resource_type"] == "model" else None
 
     def get_description(self, dbt_resource_props: Mapping[str, Any]) -> str:
         # The model's own words (dagster-dbt appends the raw SQL, which buries them in the UI).

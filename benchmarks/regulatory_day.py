@@ -88,7 +88,7 @@ def main() -> int:
                 lake.read_parquet(key)
         elif source.format == "warehouse":  # the same query the source reads, nothing else
             with res["warehouse"].connect(read_only=True) as con:
-                con.sql(warehouse_rows_sql("duckdb", FECHA)).to_arrow_table()
+                con.sql(warehouse_rows_sql(res["warehouse"], FECHA)).to_arrow_table()
         else:
             data = sources.read_bytes(source.path(FECHA))
             READERS[source.format](data, source, arrow_schema(SOURCE_MODELS[source.schema], nullability=False), source.file)

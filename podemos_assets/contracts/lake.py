@@ -79,15 +79,20 @@ def field_table_prefix(tabla: str) -> str:
     return f"curated/campo/{tabla}/"
 
 
+def field_table_day_prefix(tabla: str, fecha: date | str) -> str:
+    return f"{field_table_prefix(tabla)}fecha_evento={_day(fecha)}/"
+
+
 def field_table_day(tabla: str, fecha: date | str) -> str:
-    return f"{field_table_prefix(tabla)}fecha_evento={_day(fecha)}/part-0.parquet"
+    return f"{field_table_day_prefix(tabla, fecha)}part-0.parquet"
 
 
 def field_quarantine_day(fecha: date | str) -> str:
     return f"cuarentena/campo/fecha_evento={_day(fecha)}/part-0.parquet"
 
 
-# The lake assets other capabilities read by day (regulatorio's `lake` sources name the asset).
+# The lake assets other capabilities read by day (regulatorio's `lake` sources name the asset): campo's
+# curated tables, asset `{tabla}_campo`.
 _DAY_PREFIX_OF_ASSET = {f"{t}_campo": t for t in ("pagos", "checkins", "fotos", "visitas")}
 
 
@@ -95,7 +100,7 @@ def asset_day_prefix(asset: str, fecha: date | str) -> str:
     """The folder holding lake asset `asset`'s rows of day `fecha`."""
     if asset not in _DAY_PREFIX_OF_ASSET:
         raise KeyError(f"{asset!r} is not a lake asset read by day; known: {sorted(_DAY_PREFIX_OF_ASSET)}")
-    return field_table_day(_DAY_PREFIX_OF_ASSET[asset], fecha).rsplit("/", 1)[0] + "/"
+    return field_table_day_prefix(_DAY_PREFIX_OF_ASSET[asset], fecha)
 
 
 # --- regulatory extracts (regulatorio) ----------------------------------------------------------------

@@ -32,6 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from podemos_assets.config import load_settings
+    from podemos_assets.contracts import lake as paths
     from podemos_assets.ingesta.app import DEFAULT_MAX_IN_FLIGHT, SERVE_OPTIONS_ENV, build_core, create_app
     from podemos_assets.ingesta.server import UVICORN_OPTIONS, serve_forever
 
@@ -60,7 +61,7 @@ def main(args: argparse.Namespace) -> int:
         return 0
     core = build_core(settings, group_commit=options["group_commit"])
     print(f"==> field-event ingestion on http://{args.host}:{args.port} ({len(core.secrets)} devices, "
-          f"landing in {settings.lake_url}/landing/campo)", flush=True)
+          f"landing in {settings.lake_url}/{paths.FIELD_LANDING})", flush=True)
     serve_forever(create_app(core, max_in_flight=args.max_in_flight), args.host, args.port)
     return 0
 

@@ -3,13 +3,18 @@
 One run may cover many partitions (a box of days x branches). Each partition succeeds or fails on its
 own: the asset records a materialization per partition it wrote, and fails the run at the end naming
 the branches it could not reach, so Dagster marks exactly those partitions failed (per-branch
-isolation without one process per partition; numbers in docs/sucursales.md).
+isolation without one process per partition; numbers in docs/sucursales.md). The partitions are read,
+validated and written in chunks by a worker thread while the op reports the ones already written: an
+unexpected error (a full disk) fails the run and keeps the materializations of what was written before it.
 """
 
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -111,53 +116,120 @@ def _write_sidecars(lake: LakeResource, day: BranchDay, held: dict[str, list[pa.
     lake.write_bytes(paths.fingerprint(day.sucursal, day.fecha), json.dumps(fingerprint, sort_keys=True).encode())
     path = paths.key_index(day.sucursal, day.fecha)
     new = pa.concat_tables([
-        pa.table({"tabla": pa.array([t] * p.num_rows, pa.string()), "id": p["id"].cast(pa.int64())}, schema=KEYS_SCHEMA)
+        pa.table({"tabla": pa.repeat(pa.scalar(t, pa.string()), p.num_rows), "id": p["id"].cast(pa.int64())},
+                 schema=KEYS_SCHEMA)
         for t, parts in held.items() if "id" in BRANCH_TABLES[t] for p in parts
     ] + ([lake.read_parquet(path).cast(KEYS_SCHEMA)] if lake.exists(path) else []))
-    new = new.filter(pc.is_valid(new["id"])).group_by(["tabla", "id"]).aggregate([])
+    # one thread: Acero's thread pool costs more than it saves on a branch-day's keys (and sorted just below)
+    new = new.filter(pc.is_valid(new["id"])).group_by(["tabla", "id"], use_threads=False).aggregate([])
     lake.write_parquet(path, new.sort_by([("tabla", "ascending"), ("id", "ascending")]).select(KEYS_SCHEMA.names))
 
 
+# Partitions read, validated and written together: pandera costs milliseconds per call, so it runs once per
+# chunk and table, not per partition; and the first chunk's materializations are reported while the next
+# chunks are still being read and written (Dagster stores each event on its own, which is most of a
+# 200-branch run: docs/sucursales.md, "Measured").
+CHUNK = 25
+
+
+def _validate_chunk(days: dict[str, BranchDay], out: BoxOutcome) -> dict[str, dict[str, tuple[pa.Table, pa.Table]]]:
+    """One pandera validation per table over the chunk's partitions, split back per partition."""
+    split: dict[str, dict[str, tuple[pa.Table, pa.Table]]] = {k: {} for k in days}
+    for tabla in TABLAS:
+        valid, quarantine = validate(tabla, pa.concat_tables([d.tables[tabla] for d in days.values()]))
+        if quarantine.num_rows:  # when nothing was set aside, `valid` is exactly what validate() just passed
+            try:
+                MODELS[tabla].validate(valid.to_pandas(types_mapper=pd.ArrowDtype))
+            except Exception:
+                out.schema_ok[tabla] = False
+        out.quarantined[tabla] += quarantine.num_rows
+        for key in days:
+            split[key][tabla] = (valid.filter(pc.equal(valid["extraccion"], key)),
+                                 quarantine.filter(pc.equal(quarantine["extraccion"], key)))
+    return split
+
+
+def _write_partition(lake: LakeResource, key: str, day: BranchDay,
+                     tables: dict[str, tuple[pa.Table, pa.Table]]) -> list[tuple[str, str, dict, str | None]]:
+    """Write one partition's six extracts (and quarantines) and reconcile them, then its sidecars: the
+    partition's materializations as (tabla, partition, metadata, reconciliation problem or None)."""
+    written = []
+    for tabla in TABLAS:
+        v, q = tables[tabla]
+        metadata = _write(lake, tabla, day, v, q)
+        problem = reconcile(tabla, v, q, day.totals[tabla])
+        # The day's own verdicts, stored with its materialization: the run's check result covers the
+        # whole box, these stay readable per branch-day in the UI (asset > Partitions > that day).
+        metadata["conciliacion"] = f"DIFERENCIA: {problem}" if problem else "ok: lake + quarantine equal the branch"
+        if tabla == "transacciones":
+            metadata["con_pagos"] = v.num_rows > 0
+        written.append((tabla, key, metadata, problem))
+    _write_sidecars(lake, day, {t: list(vq) for t, vq in tables.items()})
+    return written
+
+
+def _produce(lake: LakeResource, branches: BranchesResource, keys: list[str], out: BoxOutcome,
+             results: queue.Queue, stop: threading.Event) -> None:
+    """Chunk by chunk: read (in parallel), validate, write (in parallel); each written partition goes to
+    `results` in key order, then None. An unexpected error goes to `results` instead and ends the work."""
+    pool = ThreadPoolExecutor(max_workers=max(1, branches.parallel_branches))
+    try:
+        chunks = [keys[i:i + CHUNK] for i in range(0, len(keys), CHUNK)]
+        reads = [pool.submit(_read, branches, k) for k in chunks[0]] if chunks else []
+        for n, chunk in enumerate(chunks):
+            read = dict(zip(chunk, (f.result() for f in reads)))
+            days = {k: r for k, r in read.items() if isinstance(r, BranchDay)}
+            out.failures.update({k: r for k, r in read.items() if not isinstance(r, BranchDay)})
+            out.partitions += len(days)
+            tables = _validate_chunk(days, out) if days else {}
+            writes = [pool.submit(_write_partition, lake, k, d, tables[k]) for k, d in days.items()]
+            # the next chunk's reads queue behind these writes: the first materializations come early
+            reads = [pool.submit(_read, branches, k) for k in chunks[n + 1]] if n + 1 < len(chunks) else []
+            for f in writes:
+                results.put(f.result())
+            if stop.is_set():
+                break
+        results.put(None)
+    except BaseException as exc:  # noqa: BLE001 - handed to the consuming thread, which raises it
+        results.put(exc)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def iter_box(lake: LakeResource, branches: BranchesResource, keys: list[str],
+             out: BoxOutcome) -> Iterator[list[tuple[str, str, dict]]]:
+    """Extract, validate, write and reconcile every partition in `keys`, yielding each partition's
+    materializations (tabla, partition, metadata) as soon as its files are written, in key order; the
+    per-run check inputs accumulate in `out`. Failures are per partition."""
+    results: queue.Queue = queue.Queue()
+    stop = threading.Event()
+    worker = threading.Thread(target=_produce, args=(lake, branches, keys, out, results, stop),
+                              name="extraccion_sucursales", daemon=True)
+    worker.start()
+    try:
+        while (item := results.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            for tabla, key, metadata, problem in item:
+                if problem:
+                    out.mismatches[tabla].append(f"{key}: {problem}")
+                if metadata.get("con_pagos") is False:
+                    out.stale.append(key)
+            out.materializations.extend(m[:3] for m in item)
+            yield [m[:3] for m in item]
+    finally:
+        stop.set()  # the consumer stopped early (an error): finish the chunk in hand, start no other
+        worker.join()
+
+
 def extract_box(lake: LakeResource, branches: BranchesResource, keys: list[str], log=None) -> BoxOutcome:
-    """Extract, validate once, write and reconcile every partition in `keys`; failures are per partition."""
+    """`iter_box` to the end: the outcome of every partition in `keys`."""
     out = BoxOutcome()
     t0 = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=max(1, branches.parallel_branches)) as pool:
-        results = dict(zip(keys, pool.map(lambda k: _read(branches, k), keys)))
-    days = {k: r for k, r in results.items() if isinstance(r, BranchDay)}
-    out.failures = {k: r for k, r in results.items() if not isinstance(r, BranchDay)}
-    out.partitions = len(days)
+    for _ in iter_box(lake, branches, keys, out):
+        pass
     if log:
-        log(f"read {len(days)} of {len(keys)} branch-days in {time.perf_counter() - t0:.1f} s")
-    held: dict[str, dict[str, list[pa.Table]]] = {k: {} for k in days}  # partition -> table -> [valid, quarantine]
-    for tabla in TABLAS:
-        if not days:
-            break
-        # One validation over the whole run (pandera costs ms per call), then split per partition.
-        valid, quarantine = validate(tabla, pa.concat_tables([d.tables[tabla] for d in days.values()]))
-        try:
-            MODELS[tabla].validate(valid.to_pandas(types_mapper=pd.ArrowDtype))
-        except Exception:
-            out.schema_ok[tabla] = False
-        out.quarantined[tabla] = quarantine.num_rows
-        for key, day in days.items():
-            v = valid.filter(pc.equal(valid["extraccion"], key))
-            q = quarantine.filter(pc.equal(quarantine["extraccion"], key))
-            metadata = _write(lake, tabla, day, v, q)
-            problem = reconcile(tabla, v, q, day.totals[tabla])
-            if problem:
-                out.mismatches[tabla].append(f"{key}: {problem}")
-            # The day's own verdicts, stored with its materialization: the run's check result covers the
-            # whole box, these stay readable per branch-day in the UI (asset > Partitions > that day).
-            metadata["conciliacion"] = f"DIFERENCIA: {problem}" if problem else "ok: lake + quarantine equal the branch"
-            if tabla == "transacciones":
-                metadata["con_pagos"] = v.num_rows > 0
-                if v.num_rows == 0:
-                    out.stale.append(key)
-            out.materializations.append((tabla, key, metadata))
-            held[key][tabla] = [v, q]
-    for key, day in days.items():
-        _write_sidecars(lake, day, held[key])
+        log(f"extracted {out.partitions} of {len(keys)} branch-days in {time.perf_counter() - t0:.1f} s")
     return out
 
 
@@ -173,9 +245,12 @@ def extract_box(lake: LakeResource, branches: BranchesResource, keys: list[str],
 def extraccion_sucursales(context, lake: LakeResource, branches: BranchesResource):
     """Extract every partition of the run; unreachable branches fail only their own partitions."""
     keys = sorted(str(k) for k in context.partition_keys)
-    out = extract_box(lake, branches, keys, context.log.info)
-    for tabla, key, metadata in out.materializations:
-        context.log_event(dg.AssetMaterialization(KEYS[tabla], partition=key, metadata=metadata))
+    out = BoxOutcome()
+    t0 = time.perf_counter()
+    for partition in iter_box(lake, branches, keys, out):  # reported while later partitions are still written
+        for tabla, key, metadata in partition:
+            context.log_event(dg.AssetMaterialization(KEYS[tabla], partition=key, metadata=metadata))
+    context.log.info(f"extracted {out.partitions} of {len(keys)} branch-days in {time.perf_counter() - t0:.1f} s")
     # The branch-days of the run in every description: a check's history then says which days it judged.
     span = keys[0] if len(keys) == 1 else f"{len(keys)} branch-days {keys[0]} .. {keys[-1]}"
     for tabla in TABLAS:

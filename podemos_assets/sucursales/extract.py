@@ -15,7 +15,7 @@ import pandera.errors as pe
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from podemos_assets.contracts.sucursales import LINEAGE, MODELS, TABLAS, extract_schema
+from podemos_assets.contracts.sucursales import BRANCH_TABLES, LINEAGE, MODELS, TABLAS, extract_schema
 from podemos_assets.resources.branches import BranchReader
 from podemos_assets.sucursales.partitions import day_window
 
@@ -49,15 +49,25 @@ class BranchDay:
     extracted_at: datetime | None = None  # wall clock, for metadata only (never in the files)
 
 
+def empty_extract(tabla: str) -> pa.Table:
+    """What the reader returns for a table without rows in the window (same schema, same Parquet bytes)."""
+    return pa.table({name: pa.array([], typ) for name, typ in BRANCH_TABLES[tabla].items()})
+
+
 def read_branch_day(reader: BranchReader, sucursal: str, zona: str, fecha: date, reconcile: bool = True) -> BranchDay:
-    """Read the six tables for the window of `fecha`, then re-query the branch's own totals."""
+    """Read the six tables for the window of `fecha`, then re-query the branch's own totals.
+
+    One query first counts each table's rows in the window; only tables with rows are read (a quiet
+    branch-day is two queries, not twelve). A row committed to an uncounted table before the totals are
+    re-queried is a reconciliation difference, exactly like one committed between a read and the totals."""
     start, end = day_window(fecha)
     day = BranchDay(sucursal, fecha)
+    counts = reader.window_counts(start, end)
     for tabla in TABLAS:
-        day.tables[tabla] = add_lineage(reader.extract(tabla, start, end), sucursal, zona, fecha)
+        rows = reader.extract(tabla, start, end) if counts[tabla] else empty_extract(tabla)
+        day.tables[tabla] = add_lineage(rows, sucursal, zona, fecha)
     if reconcile:  # after the reads: a row committed in between shows up as a mismatch, never as a loss
-        for tabla in TABLAS:
-            day.totals[tabla] = reader.totals(tabla, start, end)
+        day.totals = reader.window_totals(start, end)
     day.extracted_at = datetime.now()
     return day
 

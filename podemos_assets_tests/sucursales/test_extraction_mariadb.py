@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import dagster as dg
 import pyarrow as pa
@@ -13,8 +14,11 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from podemos_assets.contracts.lake import branch_extract
+from podemos_assets.contracts.lake import branch_extract, fingerprint, key_index
+from podemos_assets.contracts.sucursales import TABLAS
 from podemos_assets.resources.branches import BranchUnreachable, MySQLBranchReader
+from podemos_assets.resources.lake import LakeResource
+from podemos_assets.sucursales import assets as assets_module
 from podemos_assets.sucursales.assets import extraccion_sucursales, extract_box
 from podemos_assets.sucursales.automation import catch_up_requests, failed_days
 from podemos_assets.sucursales.conciliacion import compare_fingerprints, detect_deletes
@@ -154,6 +158,10 @@ def test_server_stopped_mid_extraction_writes_nothing_then_rerun_is_complete(
         mariadb, branch_db, fast_branches, lake, point_branch):
     db = branch_db()
     insert_tx(mariadb, db, [(i, "2026-11-03 12:00:00", "5.00") for i in range(1, 101)])
+    con = mariadb.connect(db)  # a second table with rows: only tables with rows that day are read
+    with con.cursor() as cur:
+        cur.execute("INSERT INTO grupos VALUES (1, 'Las Abejas', 'suc_001', '2026-01-01 09:00:00', '2026-11-03 09:00:00')")
+    con.close()
     point_branch("suc_001", mariadb.url(db))
     calls = {"n": 0}
     original = MySQLBranchReader.extract
@@ -356,3 +364,88 @@ def test_each_branch_day_keeps_its_own_verdicts_beside_the_run_check(
     conciliacion, con_pagos = verdicts(days[1])
     assert conciliacion == "DIFERENCIA: transacciones: branch reports 2 rows, extract+quarantine hold 1" and con_pagos
     assert verdicts(days[2]) == ("ok: lake + quarantine equal the branch", False)  # no payments that day
+
+
+def test_a_day_without_changes_costs_two_queries_and_writes_what_reading_every_table_writes(
+        mariadb, branch_db, fast_branches, tmp_path, point_branch, monkeypatch):
+    """One query counts the six tables' rows in the window, one re-queries their totals: a table without rows
+    is not read, and its files (and the sidecars) are byte for byte what reading it would have written."""
+    db = branch_db()
+    insert_tx(mariadb, db, [(1, f"{DAY} 09:00:00", "10.00"), (2, f"{DAY} 10:00:00", "-0.50")])
+    point_branch("suc_001", mariadb.url(db))
+    keys = [f"{DAY}|suc_001", f"{DAY - timedelta(days=1)}|suc_001"]  # a day with payments, a day without anything
+    queries = []
+    original = MySQLBranchReader._query
+    monkeypatch.setattr(MySQLBranchReader, "_query", lambda self, sql, params: queries.append(sql) or original(self, sql, params))
+
+    def lake_files(lake_dir):
+        return {p.relative_to(lake_dir): p.read_bytes() for p in sorted(lake_dir.rglob("*")) if p.is_file()}
+
+    out = extract_box(LakeResource(url=f"file://{tmp_path}/skip"), fast_branches, keys)
+    assert not out.failures and not any(out.mismatches.values())
+    assert len(queries) == 2 + 2 + 1  # quiet day: count + totals; the other: count + transacciones + totals
+    monkeypatch.setattr(MySQLBranchReader, "window_counts", lambda self, start, end, tablas=TABLAS: dict.fromkeys(tablas, 1))
+    assert not extract_box(LakeResource(url=f"file://{tmp_path}/read"), fast_branches, keys).failures
+    skipped, read = lake_files(tmp_path / "skip"), lake_files(tmp_path / "read")
+    assert len(skipped) == 2 * (len(TABLAS) + 2) and skipped == read
+    assert {Path(fingerprint("suc_001", DAY)), Path(key_index("suc_001", DAY))} <= set(skipped)
+
+
+def test_window_totals_in_one_query_equal_the_per_table_totals(mariadb, branch_db, fast_branches):
+    db = branch_db(fractional=6)
+    insert_tx(mariadb, db, [(1, "2026-11-03 00:00:00.000001", "9999999999999.99"), (2, "2026-11-03 23:59:59.999999", "-0.01"),
+                            (3, "2026-11-04 00:00:00", "5.00")])
+    con = mariadb.connect(db)
+    with con.cursor() as cur:
+        cur.execute("INSERT INTO calendario_pagos VALUES (1, 1, 1, NULL, '2026-11-10', 'PENDIENTE', '2026-11-03 09:00:00'), "
+                    "(2, 1, 2, 750.25, '2026-11-17', 'PAGADO', '2026-11-03 09:00:00')")
+        cur.execute("INSERT INTO miembros VALUES (1, 1, '2026-11-03 12:00:00')")
+    con.close()
+    reader = fast_branches.reader("suc_001", mariadb.url(db))
+    window = day_window(DAY)
+    assert reader.window_totals(*window) == {t: reader.totals(t, *window) for t in TABLAS}
+    assert reader.window_totals(*window)["transacciones"] == (2, Decimal("9999999999999.98"))
+    assert reader.window_counts(*window) == {t: reader.totals(t, *window)[0] for t in TABLAS}
+
+
+def test_a_box_of_many_chunks_isolates_failures_and_reports_every_written_partition(
+        mariadb, branch_db, fast_branches, lake, point_branch, monkeypatch):
+    """Partitions are read, validated and written in chunks while the earlier ones are reported: an
+    unreachable branch in the middle fails only its own partitions, in every chunk."""
+    monkeypatch.setattr(assets_module, "CHUNK", 2)
+    days = [DAY, DAY + timedelta(days=1)]
+    for suc in ("suc_001", "suc_003"):
+        db = branch_db()
+        insert_tx(mariadb, db, [(1, f"{days[0]} 10:00:00", "100.00")])  # the second day has no payment
+        point_branch(suc, mariadb.url(db))
+    point_branch("suc_002", mariadb.url(branch_db(), port=free_port()))
+    instance = dg.DagsterInstance.ephemeral()
+    result = run_box(lake, fast_branches, days[0], days[1], "suc_001", "suc_003", instance)
+    assert not result.success
+    assert "2 of 6 branch-day(s) not extracted" in result.failure_data_for_node("extraccion_sucursales").error.message
+    done = {str(k) for k in instance.get_materialized_partitions(dg.AssetKey(["sucursales", "grupos"]))}
+    assert done == {f"{d}|{s}" for d in days for s in ("suc_001", "suc_003")}
+    for tabla in TABLAS:
+        assert {str(k) for k in instance.get_materialized_partitions(dg.AssetKey(["sucursales", tabla]))} == done
+    (frescura,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "frescura"]
+    assert frescura.metadata["sin_pagos"].value == f"- {days[1]}|suc_001\n- {days[1]}|suc_003"
+
+
+def test_an_unexpected_error_while_writing_fails_the_run_and_stops_the_work(
+        mariadb, branch_db, fast_branches, lake, point_branch, monkeypatch):
+    monkeypatch.setattr(assets_module, "CHUNK", 1)
+    for suc in ("suc_001", "suc_002", "suc_003"):
+        point_branch(suc, mariadb.url(branch_db()))
+    written = []
+    original = assets_module._write_partition
+
+    def disk_full_on_the_second(lake, key, day, tables):
+        if key.endswith("suc_002"):
+            raise OSError(28, "No space left on device")
+        written.append(key)
+        return original(lake, key, day, tables)
+
+    monkeypatch.setattr(assets_module, "_write_partition", disk_full_on_the_second)
+    with pytest.raises(OSError, match="No space left"):
+        extract_box(lake, fast_branches, [f"{DAY}|suc_001", f"{DAY}|suc_002", f"{DAY}|suc_003"])
+    assert written == [f"{DAY}|suc_001"]  # nothing after the failed chunk was started

@@ -14,6 +14,10 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 DEFAULT_GO_LIVE = "2026-10-01"
+# 6 closed months + the current one: at most 215 days, i.e. 43,000 branch-day partitions for 200 branches and
+# 86,000 for 400, under Dagster's advised 100,000 per asset however many years pass (docs/sucursales.md).
+DEFAULT_WINDOW_MONTHS = 6
+MAX_WINDOW_MONTHS = 120
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BRANCH_REGISTRY = Path(__file__).resolve().parent / "sucursales" / "sucursales.csv"
 
@@ -51,6 +55,7 @@ class Settings:
     dagster_home: Path
     automation_on: bool = True  # PODEMOS_AUTOMATION=pausada stops every schedule and sensor by default
     go_live: str = DEFAULT_GO_LIVE  # PODEMOS_GO_LIVE: the first daily partition (ISO date)
+    window_months: int = DEFAULT_WINDOW_MONTHS  # PODEMOS_VENTANA_MESES: closed months kept as daily partitions
     campo_store_url: str = ""  # field ingestion's idempotency store: sqlite:///path or dynamodb://eventos/firmas
     spark: SparkSettings = SparkSettings()  # PODEMOS_SPARK_*: the bulk job's launcher
 
@@ -86,6 +91,26 @@ def _go_live(env: Mapping[str, str]) -> str:
         raise ConfigError(f"PODEMOS_GO_LIVE={value!r} is not a date: expected YYYY-MM-DD, e.g. {DEFAULT_GO_LIVE} "
                           "(the first daily partition; see README, 'Configuration').")
     return value
+
+
+def _window_months(env: Mapping[str, str]) -> int:
+    """PODEMOS_VENTANA_MESES: how many closed months before the current one stay daily partitions (0: all)."""
+    value = (env.get("PODEMOS_VENTANA_MESES") or str(DEFAULT_WINDOW_MONTHS)).strip()
+    if not value.isascii() or not value.isdigit() or int(value) > MAX_WINDOW_MONTHS:
+        raise ConfigError(f"PODEMOS_VENTANA_MESES={value!r}: expected a whole number of months from 0 to "
+                          f"{MAX_WINDOW_MONTHS} (default {DEFAULT_WINDOW_MONTHS}; 0 keeps every day since go-live; "
+                          "see docs/sucursales.md, 'Partitions over the years').")
+    return int(value)
+
+
+def window_start(today: date, months: int, go_live: str) -> date:
+    """The first daily branch partition: the 1st of the month `months` months before `today`'s month,
+    never before go-live; `months=0` keeps every day since go-live (docs/sucursales.md)."""
+    first = date.fromisoformat(go_live)
+    if months == 0:
+        return first
+    year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
+    return max(first, date(year, month + 1, 1))
 
 
 # The settings each cloud mode cannot run without (Glue's script and package are per run, like EMR's, so a
@@ -172,6 +197,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         dagster_home=dagster_home,
         automation_on=automation == "activa",
         go_live=_go_live(env),
+        window_months=_window_months(env),
         campo_store_url=_url("PODEMOS_CAMPO_STORE_URL", env["PODEMOS_CAMPO_STORE_URL"], ("sqlite", "dynamodb"))
         if env.get("PODEMOS_CAMPO_STORE_URL") else "",
         spark=_spark(env),
@@ -181,3 +207,4 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
 # First daily partition; history before it is loaded by the bulk path. Read once at import (partitions
 # definitions need it at module level); a malformed PODEMOS_GO_LIVE raises ConfigError here.
 GO_LIVE: str = _go_live(os.environ)
+WINDOW_MONTHS: int = _window_months(os.environ)

@@ -34,17 +34,18 @@ def materializable_keys() -> list[dg.AssetKey]:
     from podemos_assets.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    return sorted(k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable)
+    # Not the assets with no partition yet (the closed months, until go-live is older than the daily window).
+    return sorted(k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable
+                  and not (graph.get(k).partitions_def and not graph.get(k).partitions_def.get_num_partitions()))
 
 
 def test_demo_summary_counts_what_the_instance_holds(tiny_demo):
-    from podemos_assets.definitions import defs
 
     tiny_demo.require_demo()
     match = SUMMARY.search(tiny_demo.demo_output)
     assert match, f"`podemos demo` printed no 'assets materialized: N of M' line:\n{tiny_demo.demo_output}"
     said, total = int(match[1]), int(match[2])
-    all_keys = defs.resolve_asset_graph().get_all_asset_keys()
+    all_keys = materializable_keys()
     assert total == len(all_keys)
     with dg.DagsterInstance.from_config(str(tiny_demo.dagster_home)) as instance:
         held = sum(instance.get_latest_materialization_event(k) is not None for k in all_keys)

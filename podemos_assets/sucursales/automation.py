@@ -8,7 +8,8 @@ status, the reconciliation's results), it requests:
    `SETTLING_DAYS` before it, for the zone's branches (one run per block of neighbouring branches), and the
    reconciliation (`conciliacion_sucursales`: tombstones and fingerprints) for yesterday;
 2. **settling of any age**: exactly the branch-days that the reconciliation found different from the
-   source (one run per branch and run of consecutive days);
+   source (one run per branch and run of consecutive days); a day older than the daily window is
+   re-extracted with its whole closed month (`sucursales/meses_cerrados`, one run per branch and month);
 3. **catch-up**: every branch-day of the last `CATCH_UP_LOOKBACK` days whose latest extraction failed
    (never extracted, or a re-extraction that failed after a good one), for the branches that answer now.
 
@@ -25,21 +26,23 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from podemos_assets.automation import sensor_status
-from podemos_assets.config import GO_LIVE
 from podemos_assets.resources.branches import BranchesResource
 from podemos_assets.resources.clock import ClockResource
 from podemos_assets.sucursales.assets import extraccion_sucursales
 from podemos_assets.sucursales.conciliacion import conciliacion_sucursales
+from podemos_assets.sucursales.meses_cerrados import meses_cerrados
 from podemos_assets.sucursales.partitions import (
     BRANCH_DAY_PARTITIONS,
     BRANCHES,
+    FIRST_DAY,
     PARTITION_TZ,
     SETTLING_DAYS,
     contiguous_blocks,
+    month_key,
     range_tags,
     split_key,
 )
-from podemos_assets.sucursales.schemas import HUELLAS, KEYS
+from podemos_assets.sucursales.schemas import HUELLAS, KEYS, MESES_CERRADOS
 
 NIGHTLY_AT = time(1, 0)  # branch-local: the branch's day is closed and its staff gone
 CATCH_UP_LOOKBACK = 30  # days the catch-up looks back for failed branch-days (older: fingerprints)
@@ -47,6 +50,11 @@ CATCH_UP_RETRY = timedelta(minutes=30)  # a branch that answers a ping but fails
 MOTIVO = "podemos/motivo"
 EXTRACTION = [KEYS[t] for t in KEYS]
 RECONCILIATION = list(conciliacion_sucursales.keys)
+# Two jobs because a run's assets share one partitions definition: branch-days, and closed months.
+DAYS_JOB = dg.define_asset_job("sucursales_dias", selection=dg.AssetSelection.assets(
+    extraccion_sucursales, conciliacion_sucursales), description="Branch-days of the daily window")
+MONTHS_JOB = dg.define_asset_job("sucursales_meses_cerrados", selection=dg.AssetSelection.assets(meses_cerrados),
+                                 description="Closed months of a branch, re-extracted whole")
 
 
 def zones() -> list[str]:
@@ -61,17 +69,17 @@ def latest_night(zone: str, now: datetime) -> date:
 
 def night_requests(zone: str, night: date) -> list[dg.RunRequest]:
     """The runs of one zone's night: yesterday + settling days, and yesterday's reconciliation."""
-    go_live = date.fromisoformat(GO_LIVE)
     yesterday = night - timedelta(days=1)
-    first = max(go_live, yesterday - timedelta(days=SETTLING_DAYS))
-    if yesterday < go_live:
+    first = max(FIRST_DAY, yesterday - timedelta(days=SETTLING_DAYS))
+    if yesterday < FIRST_DAY:
         return []
     ids = [b.id for b in BRANCHES.values() if b.zona_horaria == zone]
     requests = []
     for b0, b1 in contiguous_blocks(ids):
-        requests.append(dg.RunRequest(run_key=f"noche|{zone}|{night}|{b0}", asset_selection=EXTRACTION,
-                                      tags={**range_tags(first, yesterday, b0, b1), MOTIVO: "noche"}))
-        requests.append(dg.RunRequest(run_key=f"conciliacion|{zone}|{night}|{b0}", asset_selection=RECONCILIATION,
+        requests.append(dg.RunRequest(run_key=f"noche|{zone}|{night}|{b0}", job_name=DAYS_JOB.name,
+                                      asset_selection=EXTRACTION, tags={**range_tags(first, yesterday, b0, b1), MOTIVO: "noche"}))
+        requests.append(dg.RunRequest(run_key=f"conciliacion|{zone}|{night}|{b0}", job_name=DAYS_JOB.name,
+                                      asset_selection=RECONCILIATION,
                                       tags={**range_tags(yesterday, yesterday, b0, b1), MOTIVO: "conciliacion"}))
     return requests
 
@@ -88,16 +96,23 @@ def day_runs(days: list[date]) -> list[tuple[date, date]]:
 
 
 def settling_requests(instance: dg.DagsterInstance, after_id: int | None) -> tuple[list[dg.RunRequest], int | None]:
-    """Re-extraction of exactly the branch-days new reconciliation results found different."""
+    """Re-extraction of exactly the branch-days new reconciliation results found different (a day older
+    than the daily window: its closed month)."""
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(asset_key=HUELLAS, after_storage_id=after_id), limit=1000, ascending=True).records
     requests = []
     for record in records:
         _, suc = split_key(record.partition_key)
-        days = record.asset_materialization.metadata["dias_distintos"].value
-        for first, last in day_runs([date.fromisoformat(d) for d in days]):
+        days = [date.fromisoformat(d) for d in record.asset_materialization.metadata["dias_distintos"].value]
+        for mes in sorted({d.replace(day=1) for d in days if d < FIRST_DAY}):
             requests.append(dg.RunRequest(
-                run_key=f"huella|{suc}|{first}|{last}|{record.storage_id}", asset_selection=EXTRACTION,
+                run_key=f"mes|{suc}|{mes:%Y-%m}|{record.storage_id}", job_name=MONTHS_JOB.name,
+                asset_selection=[MESES_CERRADOS],
+                partition_key=month_key(mes, suc), tags={MOTIVO: "huella_mes_cerrado"}))
+        for first, last in day_runs([d for d in days if d >= FIRST_DAY]):
+            requests.append(dg.RunRequest(
+                run_key=f"huella|{suc}|{first}|{last}|{record.storage_id}", job_name=DAYS_JOB.name,
+                asset_selection=EXTRACTION,
                 tags={**range_tags(first, last, suc, suc), MOTIVO: "huella"}))
     return requests, (records[-1].storage_id if records else after_id)
 
@@ -131,7 +146,7 @@ def catch_up_requests(instance: dg.DagsterInstance, branches: BranchesResource, 
             down.append(suc)
             continue
         for d0, d1 in day_runs(days):
-            requests.append(dg.RunRequest(asset_selection=EXTRACTION,
+            requests.append(dg.RunRequest(job_name=DAYS_JOB.name, asset_selection=EXTRACTION,
                                           tags={**range_tags(d0, d1, suc, suc), MOTIVO: "recuperacion"}))
         if now:
             tried[suc] = now.isoformat()
@@ -140,11 +155,11 @@ def catch_up_requests(instance: dg.DagsterInstance, branches: BranchesResource, 
 
 @dg.sensor(
     name="sucursales_automatizacion",
-    target=[extraccion_sucursales, conciliacion_sucursales],
+    jobs=[DAYS_JOB, MONTHS_JOB],
     minimum_interval_seconds=120,
     default_status=sensor_status(),
     description="The branch ETL's night: 01:00 branch-local extraction (yesterday + settling days) and "
-    "reconciliation, re-extraction of branch-days whose fingerprint differs, catch-up of failed days of "
+    "reconciliation, re-extraction of branch-days (or closed months) whose fingerprint differs, catch-up of failed days of "
     "branches that answer again",
 )
 def sucursales_automatizacion(context: dg.SensorEvaluationContext, branches: BranchesResource,
@@ -161,7 +176,7 @@ def sucursales_automatizacion(context: dg.SensorEvaluationContext, branches: Bra
     settled, huellas_id = settling_requests(context.instance, cursor.get("huellas_id"))
     requests += settled
     today = now.astimezone(ZoneInfo(PARTITION_TZ)).date()
-    first = max(date.fromisoformat(GO_LIVE), today - timedelta(days=CATCH_UP_LOOKBACK))
+    first = max(FIRST_DAY, today - timedelta(days=CATCH_UP_LOOKBACK))
     caught, down, tried = catch_up_requests(context.instance, branches, list(BRANCHES), first,
                                             today - timedelta(days=1), cursor.get("reintentos"), now)
     requests += caught

@@ -1,7 +1,9 @@
 """`podemos backfill`: extract a branch's days again (after an outage, a fix at the branch, an audit).
 
-One in-process run per branch over the box `[desde, hasta] x sucursal` on the DAGSTER_HOME instance, so
-the materializations show in the UI like a backfill launched there. Exit code 1 if any day failed, 2 for
+One in-process run per branch over the box `[desde, hasta] x sucursal` of the daily window on the
+DAGSTER_HOME instance, so the materializations show in the UI like a backfill launched there; days older
+than the window are re-extracted a whole closed month at a time (`sucursales/meses_cerrados`, one run
+per branch and month). Exit code 1 if any day failed, 2 for
 a user error (said on one line, before the definitions are loaded).
 
 A `kill -9` of this process cannot run any clean-up, so the run carries its own death certificate: a
@@ -21,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from podemos_assets.config import ConfigError, load_settings
+from podemos_assets.config import ConfigError, load_settings, window_start
 from podemos_assets.sucursales.registry import load_registry
 
 # = partitions.PARTITION_TZ (that module imports Dagster; test_backfill_cli keeps the two equal): a
@@ -38,13 +40,14 @@ class UsageError(ValueError):
 
 @dataclass(frozen=True)
 class Plan:
-    desde: date
+    desde: date  # first day inside the daily window (None: only closed months)
     hasta: date
     sucursales: tuple[str, ...]
+    meses: tuple[date, ...] = ()  # closed months (their 1st day) before the window, re-extracted whole
 
     @property
     def days(self) -> int:
-        return (self.hasta - self.desde).days + 1
+        return (self.hasta - self.desde).days + 1 if self.desde <= self.hasta else 0
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -75,7 +78,8 @@ def validate(args: argparse.Namespace, settings, now: datetime | None = None) ->
     if desde < go_live:
         raise UsageError(f"--desde {desde} is before go-live {go_live} (PODEMOS_GO_LIVE): days before it are "
                          "loaded by the bulk path, not extracted per day.")
-    latest = (now or datetime.now(ZoneInfo(PARTITION_TZ))).astimezone(ZoneInfo(PARTITION_TZ)).date() - timedelta(1)
+    today = (now or datetime.now(ZoneInfo(PARTITION_TZ))).astimezone(ZoneInfo(PARTITION_TZ)).date()
+    latest = today - timedelta(1)
     if hasta > latest:
         raise UsageError(f"--hasta {hasta} has not ended in every branch zone yet: the latest day that can be "
                          f"extracted is {latest}.")
@@ -84,7 +88,13 @@ def validate(args: argparse.Namespace, settings, now: datetime | None = None) ->
     if unknown:
         raise UsageError(f"unknown branch id(s) {', '.join(unknown)}: not in the registry "
                          f"{settings.branch_registry} (ids look like suc_007).")
-    return Plan(desde, hasta, tuple(dict.fromkeys(args.sucursal)))
+    first_day = window_start(today, settings.window_months, settings.go_live)
+    meses = []
+    mes = desde.replace(day=1)
+    while mes < first_day and mes <= hasta:
+        meses.append(mes)
+        mes = (mes + timedelta(days=31)).replace(day=1)
+    return Plan(max(desde, first_day), hasta, tuple(dict.fromkeys(args.sucursal)), tuple(meses))
 
 
 def main(args: argparse.Namespace) -> int:
@@ -111,19 +121,37 @@ def run(plan: Plan, settings, verbose: bool = False) -> int:
             return 2
         for line in close_dead_runs(instance):
             print(line)
-        print(f"backfill: {len(plan.sucursales)} branch(es) x {plan.days} day(s) {plan.desde}..{plan.hasta}; "
+        closed = f" + {len(plan.meses)} closed month(s) {plan.meses[0]:%Y-%m}..{plan.meses[-1]:%Y-%m}" if plan.meses else ""
+        print(f"backfill: {len(plan.sucursales)} branch(es) x {plan.days} day(s) {plan.desde}..{plan.hasta}{closed}; "
               "loading the definitions...", flush=True)
         t0 = time.perf_counter()
         from podemos_assets.definitions import defs
-        from podemos_assets.sucursales.partitions import range_tags
-        from podemos_assets.sucursales.schemas import KEYS
+        from podemos_assets.sucursales.partitions import month_key, range_tags
+        from podemos_assets.sucursales.schemas import KEYS, MESES_CERRADOS
 
         print(f"backfill: definitions loaded in {time.perf_counter() - t0:.1f} s", flush=True)
         job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection=set(KEYS.values()))
+        months_job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={MESES_CERRADOS})
         lease = LEASE_POLLS * instance.run_monitoring_poll_interval_seconds
         quiet = None if verbose else {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
         failed: list[str] = []
         for suc in plan.sucursales:
+            for mes in plan.meses:
+                run_id, t1 = make_new_run_id(), time.perf_counter()
+                print(f"{suc}: closed month {mes:%Y-%m}, run {run_id}", flush=True)
+                with _Heartbeat(instance, run_id, lease, suc, 1):
+                    result = months_job.execute_in_process(
+                        instance=instance, raise_on_error=False, run_id=run_id, run_config=quiet,
+                        partition_key=month_key(mes, suc), tags={MOTIVO_TAG: MOTIVO, LEASE_TAG: str(lease)})
+                if result.success:
+                    print(f"{suc}: {mes:%Y-%m} extracted in {time.perf_counter() - t1:.1f} s", flush=True)
+                else:
+                    failed.append(f"{suc} {mes:%Y-%m}")
+                    error = result.failure_data_for_node("sucursales__meses_cerrados")
+                    why = error.error.message.strip() if error else "see the run in the UI"
+                    print(f"{suc}: {mes:%Y-%m} FAILED (run {run_id}): {why}", flush=True)
+            if not plan.days:
+                continue
             run_id = make_new_run_id()
             expected = plan.days * len(KEYS)
             print(f"{suc}: {plan.days} day(s) {plan.desde}..{plan.hasta}, run {run_id}", flush=True)
@@ -141,7 +169,7 @@ def run(plan: Plan, settings, verbose: bool = False) -> int:
                 error = result.failure_data_for_node("extraccion_sucursales")
                 why = error.error.message.strip() if error else "see the run in the UI"
                 print(f"{suc}: FAILED (run {run_id}): {why}", flush=True)
-        ok = len(plan.sucursales) - len(failed)
+        ok = len([s for s in plan.sucursales if not any(f.split()[0] == s for f in failed)])
         print(f"backfill: {ok} of {len(plan.sucursales)} branch(es) extracted"
               + (f"; failed: {', '.join(failed)} (runs tagged {MOTIVO_TAG}={MOTIVO} in the UI)" if failed else ""))
     return 1 if failed else 0

@@ -1,16 +1,25 @@
-"""The partitions of the branch extracts: branch-local business day (`fecha`) x branch (`sucursal`).
+"""The partitions of the branch extracts: a rolling window of days x branch, and closed months x branch.
 
-200 branches x one day each: the asset reaches Dagster's advised 100,000 partitions about 16 months
-after go-live; by then GO_LIVE moves forward and older days belong to the bulk (Spark) path.
+One partition per branch-day since go-live would pass Dagster's advised 100,000 partitions per asset about
+16 months after go-live (200 branches) and keep growing. So (docs/sucursales.md, "Partitions over the
+years", with the measurements that chose it):
+- `BRANCH_DAY_PARTITIONS` (`fecha` x `sucursal`): the days of the current month and of the
+  `PODEMOS_VENTANA_MESES` (6) closed months before it: at most 215 days, 43,000 partitions for 200
+  branches, 86,000 for 400, however many years pass. Nights, settling, catch-up and per-day backfills.
+- `BRANCH_MONTH_PARTITIONS` (`mes` x `sucursal`): every month from go-live to the window, for the asset
+  `sucursales/meses_cerrados`, which re-extracts a closed month of one branch (a fingerprint difference
+  older than the window, or a per-branch backfill of old months): 60 x 400 = 24,000 after five years.
+The window's first day moves on the 1st of a month: every process loaded in the same month agrees.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from podemos_assets.config import GO_LIVE, load_settings
+from podemos_assets.config import GO_LIVE, WINDOW_MONTHS, load_settings, window_start
 from podemos_assets.sucursales.registry import Branch, load_registry
 
 # The easternmost branch zone: a branch-local day exists as a partition once it has ended everywhere
@@ -25,10 +34,21 @@ def branches() -> tuple[Branch, ...]:
     return load_registry(load_settings().branch_registry)
 
 
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
 BRANCHES: dict[str, Branch] = {b.id: b for b in branches()}
-BRANCH_DATE_PARTITIONS = dg.DailyPartitionsDefinition(start_date=GO_LIVE, timezone=PARTITION_TZ)
+# Read once per process, like Dagster's own partition end: the window moves when the code location reloads.
+FIRST_DAY: date = window_start(datetime.now(ZoneInfo(PARTITION_TZ)).date(), WINDOW_MONTHS, GO_LIVE)
+BRANCH_DATE_PARTITIONS = dg.DailyPartitionsDefinition(start_date=FIRST_DAY.isoformat(), timezone=PARTITION_TZ)
 BRANCH_PARTITIONS = dg.StaticPartitionsDefinition(list(BRANCHES))
 BRANCH_DAY_PARTITIONS = dg.MultiPartitionsDefinition({"fecha": BRANCH_DATE_PARTITIONS, "sucursal": BRANCH_PARTITIONS})
+# Closed months before the window (none until go-live is older than the window).
+CLOSED_MONTHS = dg.MonthlyPartitionsDefinition(
+    start_date=month_start(date.fromisoformat(GO_LIVE)).isoformat(), end_date=FIRST_DAY.isoformat(),
+    timezone=PARTITION_TZ)
+BRANCH_MONTH_PARTITIONS = dg.MultiPartitionsDefinition({"mes": CLOSED_MONTHS, "sucursal": BRANCH_PARTITIONS})
 
 
 def day_window(day: date) -> tuple[datetime, datetime]:
@@ -39,6 +59,10 @@ def day_window(day: date) -> tuple[datetime, datetime]:
 
 def partition_key(fecha: date, sucursal: str) -> dg.MultiPartitionKey:
     return dg.MultiPartitionKey({"fecha": fecha.isoformat(), "sucursal": sucursal})
+
+
+def month_key(mes: date, sucursal: str) -> dg.MultiPartitionKey:
+    return dg.MultiPartitionKey({"mes": month_start(mes).isoformat(), "sucursal": sucursal})
 
 
 def split_key(key: str) -> tuple[date, str]:

@@ -13,7 +13,7 @@ from podemos_assets.contracts import arrow_schema, column
 from podemos_assets.contracts.sucursales import MODELS, TABLAS, Bajas
 from podemos_assets.contracts.types import Date, Int, Text
 
-__all__ = ["BAJAS", "DIFF_SCHEMA", "HUELLAS", "KEYS", "MODELS", "Bajas", "Huellas"]
+__all__ = ["BAJAS", "DIFF_SCHEMA", "HUELLAS", "KEYS", "MESES_CERRADOS", "MODELS", "Bajas", "Huellas", "MesCerrado"]
 
 
 class Huellas(pda.DataFrameModel):
@@ -30,7 +30,18 @@ class Huellas(pda.DataFrameModel):
 
 DIFF_SCHEMA: pa.Schema = arrow_schema(Huellas, nullability=False)
 
+
+class MesCerrado(pda.DataFrameModel):
+    """What a closed month's re-extraction reports per table (its materialization's metadata). The files it
+    writes are the six tables' day files, under those assets' own schemas and classifications."""
+
+    tabla: Text = column("Branch table re-extracted", C.PUBLICO, isin=list(TABLAS))
+    dias: Int = column("Branch-local days of the month re-extracted (from go-live on)", C.PUBLICO)
+    filas: Int = column("Rows written to the month's day files", C.PUBLICO)
+    filas_cuarentena: Int = column("Rows set aside in quarantine with a reason", C.PUBLICO)
+
 # The capability's asset keys (the extracted tables, the tombstones, the fingerprint differences).
 KEYS: dict[str, dg.AssetKey] = {t: dg.AssetKey(["sucursales", t]) for t in MODELS}
 BAJAS = dg.AssetKey(["sucursales", "bajas"])
 HUELLAS = dg.AssetKey(["sucursales", "huellas"])
+MESES_CERRADOS = dg.AssetKey(["sucursales", "meses_cerrados"])  # closed months, re-extracted whole

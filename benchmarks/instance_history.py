@@ -1,0 +1,269 @@
+"""What years of history cost the daemon and the UI, and the partitioning that keeps it flat (issue 16).
+
+For each Dagster storage (SQLite, the embedded default; PostgreSQL 15, production's, as
+deploy/dagster.prod.yaml configures it, on a private server on loopback) and each partitioning shape:
+  - `ventana`: the platform's (PODEMOS_VENTANA_MESES=6: the daily partitions of the last 6 closed months
+    and the current one, closed months as `sucursales/meses_cerrados`);
+  - `desde_go_live`: the previous one (PODEMOS_VENTANA_MESES=0: one daily partition per branch-day since
+    go-live, 219,000 per asset after three years);
+it measures on an EMPTY instance (the baseline, same run) and on one filled by synthetic_history.py with
+`--years` of `--branches` branches (go-live = the first day of that history):
+  - definitions load (fresh interpreter);
+  - one tick of `sucursales_automatizacion` (the night already done: settling + catch-up, which reads the
+    partition status of the last 30 days of every branch);
+  - the declarative automation tick over the whole graph, first (no cursor) and next (with its cursor);
+  - through GraphQL on a real `dagster-webserver`: the partition health of `sucursales/transacciones` (the
+    query the UI's Partitions tab makes; cold = first after the webserver starts, then warm) and
+    launching a per-branch backfill of a month of the six tables (`launchPartitionBackfill`, as the UI);
+  - a night's run of 20 branch-days with the branch assets' keys and partitions (a stand-in body that
+    writes nothing: the Dagster cost per partition, which should not grow with history).
+Goals (issue 16): every tick <= 10 s, the partitions query <= 3 s, per-partition run cost no higher than
+on the empty instance.
+
+Run: .venv/bin/python benchmarks/instance_history.py [--years 3] [--branches 200] [--storage sqlite,postgres]
+     [--reuse-sqlite DIR]  (a DAGSTER_HOME already filled by synthetic_history.py with the same --years)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from datetime import date, timedelta
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from podemos_assets.config import window_start  # noqa: E402  (a light import: no Dagster)
+
+SHAPES = {"ventana": "6", "desde_go_live": "0"}
+GOALS = {"tick": 10.0, "graphql": 3.0}
+BOX = 20  # branch-days in the measured night run
+
+# The UI's Partitions tab (dagster-ui `usePartitionHealthData`): statuses per range of the two dimensions.
+PARTITION_HEALTH = """query PartitionHealthQuery($assetKey: AssetKeyInput!) {
+  assetNodeOrError(assetKey: $assetKey) { __typename ... on AssetNode { id
+    partitionKeysByDimension { name type partitionKeys }
+    assetPartitionStatuses { __typename
+      ... on MultiPartitionStatuses { primaryDimensionName ranges { primaryDimStartKey primaryDimEndKey
+        secondaryDim { __typename ... on DefaultPartitionStatuses { materializedPartitions failedPartitions
+          materializingPartitions } ... on TimePartitionStatuses { ranges { status startKey endKey } } } } }
+      ... on TimePartitionStatuses { ranges { status startKey endKey } } } } } }"""
+LAUNCH_BACKFILL = """mutation Backfill($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
+  __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
+CANCEL_BACKFILL = """mutation Cancel($id: String!) { cancelPartitionBackfill(backfillId: $id) { __typename } }"""
+
+# Runs in a fresh interpreter per (instance, shape): PODEMOS_VENTANA_MESES is read at import.
+PROBE = r'''
+import json, sys, time, warnings
+warnings.simplefilter("ignore")
+t0 = time.perf_counter()
+import dagster as dg
+from podemos_assets.definitions import defs
+load = time.perf_counter() - t0
+from datetime import datetime, timedelta, UTC
+from zoneinfo import ZoneInfo
+from podemos_assets.resources.branches import BranchesResource
+from podemos_assets.resources.clock import ClockResource
+from podemos_assets.sucursales.automation import sucursales_automatizacion, zones, latest_night
+from podemos_assets.sucursales.partitions import BRANCH_DAY_PARTITIONS, BRANCHES, PARTITION_TZ, range_tags
+from podemos_assets.sucursales.schemas import HUELLAS, KEYS
+
+out = {"load": load, "partitions": BRANCH_DAY_PARTITIONS.get_num_partitions()}
+now = datetime.now(UTC)
+with dg.DagsterInstance.get() as instance:
+    # The steady state of the daemon: tonight's nights done, every earlier reconciliation result read.
+    latest = instance.fetch_materializations(HUELLAS, limit=1).records
+    cursor = json.dumps({"noches": {z: latest_night(z, now).isoformat() for z in zones()},
+                         "huellas_id": latest[0].storage_id if latest else None})
+    ctx = dg.build_sensor_context(instance=instance, cursor=cursor,
+                                  resources={"branches": BranchesResource(), "clock": ClockResource()})
+    # First tick: Dagster (re)builds the asset's partition status cache for this partitions definition (once
+    # per definition: with the window, once a month); next tick: the cache is updated incrementally.
+    for tick in ("sensor_tick_first", "sensor_tick_next"):
+        t0 = time.perf_counter()
+        result = sucursales_automatizacion(ctx)
+        out[tick] = time.perf_counter() - t0
+    out["sensor_requests"] = len(result.run_requests or [])
+    t0 = time.perf_counter()
+    first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    out["automation_first"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
+    out["automation_next"] = time.perf_counter() - t0
+
+    specs = [dg.AssetSpec(k, partitions_def=BRANCH_DAY_PARTITIONS, skippable=True) for k in KEYS.values()]
+
+    @dg.multi_asset(specs=specs, partitions_def=BRANCH_DAY_PARTITIONS, can_subset=False)
+    def stand_in(context):
+        for key in context.partition_keys:
+            for spec in specs:
+                yield dg.AssetMaterialization(spec.key, partition=key, metadata={"filas": 0})
+
+    yesterday = now.astimezone(ZoneInfo(PARTITION_TZ)).date() - timedelta(days=1)
+    ids = list(BRANCHES)[: int(sys.argv[1])]
+    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    t0 = time.perf_counter()
+    dg.materialize([stand_in], instance=instance, tags=range_tags(yesterday, yesterday, ids[0], ids[-1]),
+                   run_config=quiet)
+    out["run_per_partition"] = (time.perf_counter() - t0) / len(ids)
+print("RESULT " + json.dumps(out))
+'''
+
+
+def probe(env: dict[str, str]) -> dict:
+    done = subprocess.run([sys.executable, "-c", PROBE, str(BOX)], env=env, cwd=REPO, capture_output=True,
+                          text=True, timeout=3600)
+    lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+    if done.returncode or not lines:
+        raise SystemExit(f"the probe failed ({env.get('PODEMOS_VENTANA_MESES')=}):\n{done.stderr[-4000:]}")
+    return json.loads(lines[-1][len("RESULT "):])
+
+
+def graphql(env: dict[str, str], log: Path, first: date) -> dict:
+    import httpx
+
+    from podemos_assets_tests.ui.webserver import dagster_webserver
+
+    out = {}
+    with dagster_webserver(env, log, timeout=600) as url:
+        def ask(query: str, variables: dict) -> tuple[float, dict]:
+            t0 = time.perf_counter()
+            reply = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables}, timeout=600).json()
+            if "errors" in reply:
+                raise SystemExit(f"GraphQL error: {reply['errors']}")
+            return time.perf_counter() - t0, reply["data"]
+
+        key = {"assetKey": {"path": ["sucursales", "transacciones"]}}
+        out["graphql_cold"], data = ask(PARTITION_HEALTH, key)
+        statuses = data["assetNodeOrError"]["assetPartitionStatuses"]
+        out["graphql_ranges"] = len(statuses.get("ranges") or [])
+        out["graphql_warm"], _ = ask(PARTITION_HEALTH, key)
+        # The last 30 days of suc_007 (from the first partition on), the six tables: the UI's "Materialize
+        # selected" over partitions, which becomes a backfill.
+        last = date.today() - timedelta(days=2)
+        month = [(last - timedelta(days=n)).isoformat() for n in range(30) if last - timedelta(days=n) >= first]
+        params = {"partitionNames": [f"{d}|suc_007" for d in month], "assetSelection": [
+            {"path": ["sucursales", t]} for t in ("grupos", "clientes", "miembros", "cuentas",
+                                                 "calendario_pagos", "transacciones")]}
+        out["backfill_launch"], data = ask(LAUNCH_BACKFILL, {"params": params})
+        launched = data["launchPartitionBackfill"]
+        if launched["__typename"] != "LaunchBackfillSuccess":
+            raise SystemExit(f"backfill launch failed: {launched}")
+        ask(CANCEL_BACKFILL, {"id": launched["backfillId"]})
+    return out
+
+
+def measure(label: str, home: Path, go_live: date, scratch: Path) -> dict[str, dict]:
+    """Every figure for each shape on one DAGSTER_HOME (its dagster.yaml picks the storage)."""
+    results = {}
+    for shape, months in SHAPES.items():
+        env = {**os.environ, "DAGSTER_HOME": str(home), "PODEMOS_HOME": str(scratch / "podemos_home"),
+               "PODEMOS_GO_LIVE": go_live.isoformat(), "PODEMOS_VENTANA_MESES": months,
+               "PODEMOS_AUTOMATION": "pausada", "PYTHONWARNINGS": "ignore"}
+        print(f"  {label} / {shape}: probing...", flush=True)
+        figures = probe(env)
+        # The backfill targets the first month of this shape's daily partitions.
+        first = window_start(date.today(), int(months), go_live.isoformat())
+        figures.update(graphql(env, scratch / f"webserver-{label}-{shape}.log", first))
+        results[shape] = figures
+        print(f"  {label} / {shape}: " + ", ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"
+                                                  for k, v in figures.items()), flush=True)
+    return results
+
+
+def write_yaml(home: Path, pg=None) -> None:
+    home.mkdir(parents=True, exist_ok=True)
+    if pg is None:
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        return
+    # deploy/dagster.prod.yaml's storage block (its S3 compute logs and run launcher play no part here).
+    (home / "dagster.yaml").write_text(
+        "telemetry:\n  enabled: false\nstorage:\n  postgres:\n    postgres_db:\n"
+        f"      username: {pg.user}\n      password: {pg.password}\n      hostname: {pg.host}\n"
+        f"      db_name: {pg.db}\n      port: {pg.port}\n      scheme: postgresql+psycopg2\n"
+        "      params:\n        sslmode: disable\n")
+
+
+def fill(home: Path, years: float, branches: int, scratch: Path) -> float:
+    t0 = time.perf_counter()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "PODEMOS_HOME": str(scratch / "podemos_home"),
+           "PYTHONWARNINGS": "ignore"}
+    subprocess.run([sys.executable, str(REPO / "benchmarks" / "synthetic_history.py"), "--dagster-home", str(home),
+                    "--years", str(years), "--branches", str(branches)], env=env, cwd=REPO, check=True)
+    return time.perf_counter() - t0
+
+
+def report(storage: str, empty: dict, full: dict) -> None:
+    print(f"\n== {storage}: empty instance (baseline, same run) vs filled ==")
+    rows = [("branch-day partitions per asset", "partitions", None, "{:,.0f}"),
+            ("definitions load, s", "load", None, "{:.2f}"),
+            ("sucursales_automatizacion tick, first, s", "sensor_tick_first", GOALS["tick"], "{:.2f}"),
+            ("sucursales_automatizacion tick, next, s", "sensor_tick_next", GOALS["tick"], "{:.2f}"),
+            ("automation tick, first, s", "automation_first", GOALS["tick"], "{:.2f}"),
+            ("automation tick, next, s", "automation_next", GOALS["tick"], "{:.2f}"),
+            ("GraphQL partition health, cold, s", "graphql_cold", GOALS["graphql"], "{:.2f}"),
+            ("GraphQL partition health, warm, s", "graphql_warm", GOALS["graphql"], "{:.2f}"),
+            ("GraphQL backfill of a branch-month, s", "backfill_launch", GOALS["graphql"], "{:.2f}"),
+            ("night run, per partition, s", "run_per_partition", None, "{:.3f}")]
+    print(f"{'figure':48} " + " ".join(f"{s + ' ' + w:>24}" for s in SHAPES for w in ("empty", "filled")))
+    for name, key, goal, fmt in rows:
+        cells = []
+        for shape in SHAPES:
+            for where in (empty, full):
+                value = where[shape][key]
+                mark = "" if goal is None else (" ok" if value <= goal else " MISS")
+                cells.append(f"{fmt.format(value) + mark:>24}")
+        print(f"{name:48} " + " ".join(cells))
+    for shape in SHAPES:
+        ratio = full[shape]["run_per_partition"] / empty[shape]["run_per_partition"]
+        print(f"{shape}: per-partition run cost filled / empty = {ratio:.2f} (goal <= 1.0, noise ~0.2)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--years", type=float, default=3)
+    parser.add_argument("--branches", type=int, default=200)
+    parser.add_argument("--storage", default="sqlite,postgres")
+    parser.add_argument("--reuse-sqlite", type=Path, help="a DAGSTER_HOME synthetic_history.py already filled")
+    args = parser.parse_args()
+    last = date.today() - timedelta(days=1)
+    go_live = last - timedelta(days=round(365 * args.years) - 1)
+    print(f"history: {go_live}..{last}, {args.branches} branches")
+    with tempfile.TemporaryDirectory(prefix="podemos-history-") as tmp, ExitStack() as stack:
+        scratch = Path(tmp)
+        for storage in args.storage.split(","):
+            pg = None
+            if storage == "postgres":
+                from podemos_assets_tests.scale.servers import postgres_available, postgres_server
+
+                if not postgres_available():
+                    print("postgres: not installed (apt-get install postgresql): skipped")
+                    continue
+                pg_empty = stack.enter_context(postgres_server("vacia"))
+                pg = stack.enter_context(postgres_server("historia"))
+            empty_home, full_home = scratch / f"{storage}-empty", scratch / f"{storage}-full"
+            write_yaml(empty_home, pg_empty if pg else None)
+            empty = measure(f"{storage} empty", empty_home, go_live, scratch)
+            if storage == "sqlite" and args.reuse_sqlite:
+                full_home = args.reuse_sqlite
+                print(f"  sqlite: reusing the history in {full_home}")
+            else:
+                write_yaml(full_home, pg)
+                print(f"  {storage}: filling {args.years} years x {args.branches} branches...", flush=True)
+                seconds = fill(full_home, args.years, args.branches, scratch)
+                print(f"  {storage}: filled in {seconds:.0f} s", flush=True)
+            full = measure(f"{storage} filled", full_home, go_live, scratch)
+            report(storage, empty, full)
+            shutil.rmtree(empty_home, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dagster as dg
 
 from podemos_assets.contracts.sucursales import TABLAS
-from podemos_assets.sucursales.schemas import BAJAS, HUELLAS, KEYS
+from podemos_assets.sucursales.schemas import BAJAS, HUELLAS, KEYS, MESES_CERRADOS
 
 # A branch that loses this many rows of a table in one night is more likely a bad cleanup script than
 # ordinary deletes: the tombstones are written (the warehouse must not keep deleted rows), and a person looks.
@@ -33,4 +33,10 @@ RECONCILIATION_CHECKS = [
     dg.AssetCheckSpec("huella_igual", asset=HUELLAS,
                       description="Every older branch-day's row count and SUM(monto) at the branch equal the lake's; "
                       "differing days are re-extracted by sucursales_automatizacion"),
+]
+
+CLOSED_MONTH_CHECKS = [
+    dg.AssetCheckSpec("conciliacion", asset=MESES_CERRADOS,
+                      description="Every day of the re-extracted month: COUNT and SUM(monto) re-queried from the "
+                      "branch equal extract + quarantine, per table"),
 ]

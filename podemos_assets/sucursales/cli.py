@@ -40,7 +40,7 @@ class UsageError(ValueError):
 
 @dataclass(frozen=True)
 class Plan:
-    desde: date  # first day inside the daily window (None: only closed months)
+    desde: date  # first day inside the daily window (after `hasta` when the range is all closed months)
     hasta: date
     sucursales: tuple[str, ...]
     meses: tuple[date, ...] = ()  # closed months (their 1st day) before the window, re-extracted whole

@@ -22,7 +22,8 @@ from podemos_assets.contracts.sucursales import TABLAS
 from podemos_assets.resources.branches import BranchesResource
 from podemos_assets.resources.lake import LakeResource
 from podemos_assets.sucursales.assets import extract_box
-from podemos_assets.sucursales.partitions import BRANCH_MONTH_PARTITIONS
+from podemos_assets.sucursales.checks import CLOSED_MONTH_CHECKS
+from podemos_assets.sucursales.partitions import BRANCH_MONTH_PARTITIONS, split_key
 from podemos_assets.sucursales.schemas import MESES_CERRADOS, MesCerrado
 
 
@@ -33,13 +34,6 @@ def month_days(mes: date) -> list[date]:
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
 
 
-def split_month_key(key: str | dg.MultiPartitionKey) -> tuple[date, str]:
-    """'2025-03-01|suc_007' -> (date(2025, 3, 1), 'suc_007')."""
-    keys = key.keys_by_dimension if isinstance(key, dg.MultiPartitionKey) else dict(
-        zip(("mes", "sucursal"), key.split("|")))
-    return date.fromisoformat(keys["mes"]), keys["sucursal"]
-
-
 @dg.asset(
     key=MESES_CERRADOS,
     partitions_def=BRANCH_MONTH_PARTITIONS,
@@ -47,6 +41,7 @@ def split_month_key(key: str | dg.MultiPartitionKey) -> tuple[date, str]:
     pool="sucursales",
     kinds={"mysql", "parquet"},
     metadata=schema_metadata(MesCerrado),
+    check_specs=CLOSED_MONTH_CHECKS,
     description="A closed month of one branch (older than the daily window) re-extracted whole: the six "
     f"tables' day files ({paths.branch_extract('{tabla}', 'YYYY-MM-DD', 'suc_NNN')}), quarantines, "
     "fingerprints and key indexes, as the daily extraction writes them. Requested for fingerprint "
@@ -55,7 +50,7 @@ def split_month_key(key: str | dg.MultiPartitionKey) -> tuple[date, str]:
 )
 def meses_cerrados(context: dg.AssetExecutionContext, lake: LakeResource,
                    branches: BranchesResource) -> dg.MaterializeResult:
-    mes, suc = split_month_key(context.partition_key)
+    mes, suc = split_key(context.partition_key)
     days = month_days(mes)
     out = extract_box(lake, branches, [f"{d.isoformat()}|{suc}" for d in days], log=context.log.info)
     if out.failures:
@@ -66,7 +61,11 @@ def meses_cerrados(context: dg.AssetExecutionContext, lake: LakeResource,
     for tabla, _, metadata in out.materializations:
         rows[tabla] += metadata["filas"].value
     problems = [p for t in TABLAS for p in out.mismatches[t]]
-    return dg.MaterializeResult(metadata={
+    verdict = dg.AssetCheckResult(check_name="conciliacion", passed=not problems, metadata={
+        "dias": len(days), "diferencias": dg.MetadataValue.json(problems[:50])},
+        description=f"{suc} {mes:%Y-%m}: " + (f"{len(problems)} table-days differ from the branch (first: "
+                                              f"{problems[0]})" if problems else "every day equals the branch"))
+    return dg.MaterializeResult(check_results=[verdict], metadata={
         "dias": len(days),
         **{f"filas_{t}": dg.MetadataValue.int(n) for t, n in rows.items()},
         "filas_cuarentena": dg.MetadataValue.int(sum(out.quarantined.values())),

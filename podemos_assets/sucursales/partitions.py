@@ -66,10 +66,12 @@ def month_key(mes: date, sucursal: str) -> dg.MultiPartitionKey:
 
 
 def split_key(key: str) -> tuple[date, str]:
-    """'2026-11-03|suc_007' -> (date(2026, 11, 3), 'suc_007')."""
-    keys = key.keys_by_dimension if isinstance(key, dg.MultiPartitionKey) else dict(
-        zip(("fecha", "sucursal"), key.split("|")))
-    return date.fromisoformat(keys["fecha"]), keys["sucursal"]
+    """A branch-day or a closed month: '2026-11-03|suc_007' -> (date(2026, 11, 3), 'suc_007')."""
+    if isinstance(key, dg.MultiPartitionKey):
+        keys = key.keys_by_dimension
+        return date.fromisoformat(keys.get("fecha") or keys["mes"]), keys["sucursal"]
+    day, sucursal = key.split("|")
+    return date.fromisoformat(day), sucursal
 
 
 def range_tags(first: date, last: date, first_branch: str, last_branch: str) -> dict[str, str]:

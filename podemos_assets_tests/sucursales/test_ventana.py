@@ -109,6 +109,7 @@ cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance).cursor
 result = dg.materialize([meses_cerrados], instance=instance, partition_key=month_key(date(2026, 3, 1), "suc_001"),
                         resources={"lake": lake, "branches": branches})
 metadata = result.asset_materializations_for_node("sucursales__meses_cerrados")[0].metadata
+verdicts = [(c.check_name, c.passed) for c in result.get_asset_check_evaluations()]
 after = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
 merged = sorted(after.get_requested_partitions(dg.AssetKey("pagos_historicos")))
 # `podemos backfill` over a closed month: its own run, on the instance and lake of the settings.
@@ -131,7 +132,7 @@ print("RESULT " + json.dumps({
     "fingerprint_0305": json.loads(lake.read_bytes(fingerprint("suc_001", date(2026, 3, 5))))["transacciones"],
     "april_extracted": lake.exists(branch_extract("transacciones", "2026-04-01", "suc_001")),
     "filas_transacciones": metadata["filas_transacciones"].value, "conciliacion": metadata["conciliacion"].value,
-    "merged": merged}))
+    "merged": merged, "verdicts": verdicts}))
 '''
 
 
@@ -157,6 +158,7 @@ def test_a_closed_month_is_re_extracted_into_its_day_files_and_its_days_are_merg
     assert out["files"] == 31 * 6 and not out["april_extracted"]
     assert out["fingerprint_0305"] == {"filas": 1, "monto": "120.50"}
     assert out["filas_transacciones"] == 2 and out["conciliacion"].startswith("ok")
+    assert out["verdicts"] == [["conciliacion", True]]
     assert out["merged"] == [f"2026-03-{n:02d}" for n in range(1, 32)]  # exactly the month's days
     # `podemos backfill` asked for days of February: the whole closed month, one run, nothing else
     assert out["cli"] == [0, ["2026-02-01"], 0] and out["cli_feb"] == [4]

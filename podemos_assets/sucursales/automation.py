@@ -11,7 +11,12 @@ status, the reconciliation's results), it requests:
    source (one run per branch and run of consecutive days); a day older than the daily window is
    re-extracted with its whole closed month (`sucursales/meses_cerrados`, one run per branch and month);
 3. **catch-up**: every branch-day of the last `CATCH_UP_LOOKBACK` days whose latest extraction failed
-   (never extracted, or a re-extraction that failed after a good one), for the branches that answer now.
+   (never extracted, or a re-extraction that failed after a good one), and every closed month whose
+   latest extraction failed, for the branches that answer now;
+4. **month close**: when the window moves on (the 1st of a month), the month that just left it is
+   re-extracted whole once per branch (`sucursales/meses_cerrados`): a last reconciliation of the month
+   with the branch, and the UI then shows every closed month as materialized, not missing. Older months
+   never extracted (a go-live before the first deployment) are `podemos backfill`'s, not one tick's.
 
 Runs are boxes of partitions (days x contiguous branches), so a night for 200 branches is a handful of
 runs, not 800; per-branch failure isolation comes from the assets themselves.
@@ -33,7 +38,9 @@ from podemos_assets.sucursales.conciliacion import conciliacion_sucursales
 from podemos_assets.sucursales.meses_cerrados import meses_cerrados
 from podemos_assets.sucursales.partitions import (
     BRANCH_DAY_PARTITIONS,
+    BRANCH_MONTH_PARTITIONS,
     BRANCHES,
+    CLOSED_MONTHS,
     FIRST_DAY,
     PARTITION_TZ,
     SETTLING_DAYS,
@@ -105,10 +112,8 @@ def settling_requests(instance: dg.DagsterInstance, after_id: int | None) -> tup
         _, suc = split_key(record.partition_key)
         days = [date.fromisoformat(d) for d in record.asset_materialization.metadata["dias_distintos"].value]
         for mes in sorted({d.replace(day=1) for d in days if d < FIRST_DAY}):
-            requests.append(dg.RunRequest(
-                run_key=f"mes|{suc}|{mes:%Y-%m}|{record.storage_id}", job_name=MONTHS_JOB.name,
-                asset_selection=[MESES_CERRADOS],
-                partition_key=month_key(mes, suc), tags={MOTIVO: "huella_mes_cerrado"}))
+            requests.append(month_request(mes, suc, "huella_mes_cerrado",
+                                          run_key=f"mes|{suc}|{mes:%Y-%m}|{record.storage_id}"))
         for first, last in day_runs([d for d in days if d >= FIRST_DAY]):
             requests.append(dg.RunRequest(
                 run_key=f"huella|{suc}|{first}|{last}|{record.storage_id}", job_name=DAYS_JOB.name,
@@ -121,33 +126,64 @@ def failed_days(instance: dg.DagsterInstance, ids: list[str], first: date, last:
     """Branch-days in [first, last] whose latest extraction attempt failed, per branch."""
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     keys = [f"{d.isoformat()}|{suc}" for suc in ids for d in days]
-    status = instance.get_status_by_partition(KEYS["transacciones"], keys, BRANCH_DAY_PARTITIONS) or {}
+    return _with_status(instance, KEYS["transacciones"], keys, BRANCH_DAY_PARTITIONS, dg.AssetPartitionStatus.FAILED)
+
+
+def failed_months(instance: dg.DagsterInstance, ids: list[str]) -> dict[str, list[date]]:
+    """Closed months whose latest extraction attempt failed, per branch."""
+    keys = [f"{mes}|{suc}" for suc in ids for mes in CLOSED_MONTHS.get_partition_keys()]
+    return _with_status(instance, MESES_CERRADOS, keys, BRANCH_MONTH_PARTITIONS, dg.AssetPartitionStatus.FAILED)
+
+
+def _with_status(instance: dg.DagsterInstance, asset: dg.AssetKey, keys: list[str], partitions_def,
+                 wanted: dg.AssetPartitionStatus | None) -> dict[str, list[date]]:
+    """The partitions among `keys` whose status is `wanted` (None: never attempted), as dates per branch."""
+    status = (instance.get_status_by_partition(asset, keys, partitions_def) or {}) if keys else {}
     out: dict[str, list[date]] = {}
-    for key, state in status.items():
-        if state == dg.AssetPartitionStatus.FAILED:
-            fecha, suc = split_key(key)
-            out.setdefault(suc, []).append(fecha)
+    for key in keys:
+        if status.get(key) == wanted:
+            day, suc = split_key(key)
+            out.setdefault(suc, []).append(day)
     return {suc: sorted(v) for suc, v in sorted(out.items())}
+
+
+def month_request(mes: date, suc: str, motivo: str, run_key: str | None = None) -> dg.RunRequest:
+    return dg.RunRequest(run_key=run_key, job_name=MONTHS_JOB.name, asset_selection=[MESES_CERRADOS],
+                         partition_key=month_key(mes, suc), tags={MOTIVO: motivo})
+
+
+def month_close_requests(instance: dg.DagsterInstance, ids: list[str]) -> list[dg.RunRequest]:
+    """The newest closed month of every branch that never had an extraction of it, once (run key)."""
+    months = CLOSED_MONTHS.get_partition_keys()
+    if not months:
+        return []
+    keys = [f"{months[-1]}|{suc}" for suc in ids]
+    never = _with_status(instance, MESES_CERRADOS, keys, BRANCH_MONTH_PARTITIONS, None)
+    return [month_request(mes, suc, "cierre_de_mes", run_key=f"cierre|{mes:%Y-%m}|{suc}")
+            for suc, meses in never.items() for mes in meses]
 
 
 def catch_up_requests(instance: dg.DagsterInstance, branches: BranchesResource, ids: list[str], first: date,
                       last: date, tried: dict[str, str] | None = None, now: datetime | None = None,
                       ) -> tuple[list[dg.RunRequest], list[str], dict[str, str]]:
-    """For each branch with failed days in [first, last] that answers now: one run over its failed days.
+    """For each branch with failed days in [first, last] or failed closed months that answers now: one
+    run over its failed days (per run of consecutive days) and one per failed month.
 
     Returns the run requests, the branches still down, and when each branch was last requested (a branch
     that answers but keeps failing is retried every CATCH_UP_RETRY, not every tick)."""
     tried = dict(tried or {})
     requests, down = [], []
-    for suc, days in failed_days(instance, ids, first, last).items():
+    days, months = failed_days(instance, ids, first, last), failed_months(instance, ids)
+    for suc in sorted(set(days) | set(months)):
         if now and suc in tried and now - datetime.fromisoformat(tried[suc]) < CATCH_UP_RETRY:
             continue
         if not branches.reader(suc, BRANCHES[suc].connection_url(branches.home_path)).ping():
             down.append(suc)
             continue
-        for d0, d1 in day_runs(days):
+        for d0, d1 in day_runs(days.get(suc, [])):
             requests.append(dg.RunRequest(job_name=DAYS_JOB.name, asset_selection=EXTRACTION,
                                           tags={**range_tags(d0, d1, suc, suc), MOTIVO: "recuperacion"}))
+        requests += [month_request(mes, suc, "recuperacion") for mes in months.get(suc, [])]
         if now:
             tried[suc] = now.isoformat()
     return requests, down, tried
@@ -159,8 +195,8 @@ def catch_up_requests(instance: dg.DagsterInstance, branches: BranchesResource, 
     minimum_interval_seconds=120,
     default_status=sensor_status(),
     description="The branch ETL's night: 01:00 branch-local extraction (yesterday + settling days) and "
-    "reconciliation, re-extraction of branch-days (or closed months) whose fingerprint differs, catch-up of failed days of "
-    "branches that answer again",
+    "reconciliation, re-extraction of branch-days (or closed months) whose fingerprint differs, catch-up of failed days "
+    "and months of branches that answer again, and the close of the month that leaves the daily window",
 )
 def sucursales_automatizacion(context: dg.SensorEvaluationContext, branches: BranchesResource,
                               clock: ClockResource):
@@ -179,7 +215,7 @@ def sucursales_automatizacion(context: dg.SensorEvaluationContext, branches: Bra
     first = max(FIRST_DAY, today - timedelta(days=CATCH_UP_LOOKBACK))
     caught, down, tried = catch_up_requests(context.instance, branches, list(BRANCHES), first,
                                             today - timedelta(days=1), cursor.get("reintentos"), now)
-    requests += caught
+    requests += caught + month_close_requests(context.instance, list(BRANCHES))
     if down:
         context.log.info(f"still unreachable: {', '.join(down)}")
     tried = {s: t for s, t in tried.items() if now - datetime.fromisoformat(t) < timedelta(days=CATCH_UP_LOOKBACK)}

@@ -112,6 +112,20 @@ metadata = result.asset_materializations_for_node("sucursales__meses_cerrados")[
 verdicts = [(c.check_name, c.passed) for c in result.get_asset_check_evaluations()]
 after = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor)
 merged = sorted(after.get_requested_partitions(dg.AssetKey("pagos_historicos")))
+# Month close: the newest closed month, once per branch that never had it; a failed month is caught up.
+from podemos_assets.sucursales import automation
+newest = date.fromisoformat(automation.CLOSED_MONTHS.get_partition_keys()[-1])
+ids = ["suc_001", "suc_002"]
+close_before = [(r.run_key, r.tags["podemos/motivo"]) for r in automation.month_close_requests(instance, ids)]
+dg.materialize([meses_cerrados], instance=instance, partition_key=month_key(newest, "suc_001"),
+               resources={"lake": lake, "branches": branches})
+close_after = [r.run_key for r in automation.month_close_requests(instance, ids)]
+down = dg.materialize([meses_cerrados], instance=instance, partition_key=month_key(date(2026, 2, 1), "suc_002"),
+                      resources={"lake": lake, "branches": branches}, raise_on_error=False)
+failed = {s: [m.isoformat() for m in ms] for s, ms in automation.failed_months(instance, ids).items()}
+_, still_down, _ = automation.catch_up_requests(instance, branches, ids, FIRST_DAY, FIRST_DAY)
+BRANCHES["suc_002"] = Branch("suc_002", old.nombre, old.estado, "America/Mexico_City", url, "")
+caught, _, _ = automation.catch_up_requests(instance, branches, ids, FIRST_DAY, FIRST_DAY)
 # `podemos backfill` over a closed month: its own run, on the instance and lake of the settings.
 from podemos_assets.config import load_settings
 from podemos_assets.sucursales import cli
@@ -132,7 +146,9 @@ print("RESULT " + json.dumps({
     "fingerprint_0305": json.loads(lake.read_bytes(fingerprint("suc_001", date(2026, 3, 5))))["transacciones"],
     "april_extracted": lake.exists(branch_extract("transacciones", "2026-04-01", "suc_001")),
     "filas_transacciones": metadata["filas_transacciones"].value, "conciliacion": metadata["conciliacion"].value,
-    "merged": merged, "verdicts": verdicts}))
+    "merged": merged, "verdicts": verdicts, "newest": newest.isoformat(), "close_before": close_before,
+    "close_after": close_after, "down_failed": down.success, "failed": failed, "still_down": still_down,
+    "caught": [(r.job_name, str(r.partition_key), r.tags["podemos/motivo"]) for r in caught]}))
 '''
 
 
@@ -163,3 +179,13 @@ def test_a_closed_month_is_re_extracted_into_its_day_files_and_its_days_are_merg
     # `podemos backfill` asked for days of February: the whole closed month, one run, nothing else
     assert out["cli"] == [0, ["2026-02-01"], 0] and out["cli_feb"] == [4]
     assert out["cli_runs"] == ["backfill-cli"]
+    # month close: the month that last left the window, once per branch (run keys), until extracted
+    newest = out["newest"][:7]
+    assert out["newest"] < out["first_day"] and out["newest"][8:] == "01"
+    assert out["close_before"] == [[f"cierre|{newest}|suc_001", "cierre_de_mes"],
+                                   [f"cierre|{newest}|suc_002", "cierre_de_mes"]]
+    assert out["close_after"] == [f"cierre|{newest}|suc_002"]
+    # a closed month that failed (the branch did not answer) is caught up once the branch answers again
+    assert out["down_failed"] is False and out["failed"] == {"suc_002": ["2026-02-01"]}
+    assert out["still_down"] == ["suc_002"]
+    assert out["caught"] == [["sucursales_meses_cerrados", "2026-02-01|suc_002", "recuperacion"]]

@@ -26,6 +26,7 @@ import tempfile
 import time
 from datetime import date
 from pathlib import Path
+from unittest import mock
 
 import yaml
 
@@ -222,17 +223,8 @@ def postgres_instance(home: Path):
         {"storage": prod["storage"], "concurrency": prod["concurrency"], "telemetry": {"enabled": False}}))
     with postgres_server() as pg:
         _durable(pg)
-        saved = {k: os.environ.get(k) for k in pg.env()}
-        os.environ.update(pg.env())
-        try:
-            with dg.DagsterInstance.from_config(str(home)) as instance:
-                yield instance, PostgresProbe(pg)
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+        with mock.patch.dict(os.environ, pg.env()), dg.DagsterInstance.from_config(str(home)) as instance:
+            yield instance, PostgresProbe(pg)
 
 
 INSTANCES = {"sqlite": ("SQLite (embedded default: the repo's dagster.yaml)", sqlite_instance),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import warnings
 from datetime import date
@@ -113,9 +114,13 @@ def _user_error(args: argparse.Namespace) -> str | None:
         if type(exc).__name__ != "ConfigError":  # raised at import, the class is not ours to import yet
             raise
         return str(exc)
-    if args.command == "generate" and args.start is not None and args.start.isoformat() < settings.go_live:
-        return (f"--start {args.start} is before go-live {settings.go_live} (PODEMOS_GO_LIVE): the daily "
-                "partitions begin there")
+    if args.command == "generate" and args.start is not None:
+        from podemos_assets.config import _go_live
+
+        go_live = _go_live(os.environ)  # not the home's: the new scenario replaces the old one
+        if args.start.isoformat() < go_live:
+            return (f"--start {args.start} is before go-live {go_live} (PODEMOS_GO_LIVE): the daily "
+                    "partitions begin there")
     if args.command == "demo":
         from podemos_assets.demo.scenario import Scenario  # stdlib only
 

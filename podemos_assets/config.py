@@ -6,6 +6,7 @@ load with a `ConfigError` that names the variable, the value and what is expecte
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +21,9 @@ DEFAULT_WINDOW_MONTHS = 6
 MAX_WINDOW_MONTHS = 120
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BRANCH_REGISTRY = Path(__file__).resolve().parent / "sucursales" / "sucursales.csv"
+# Written into PODEMOS_HOME by `podemos generate`: demo/scenario.py's SCENARIO_FILE (a test holds them equal;
+# scenario.py cannot import this module, whose import raises on a bad setting before the CLI can report it).
+DEMO_SCENARIO = "demo_scenario.json"
 
 
 class ConfigError(ValueError):
@@ -80,17 +84,44 @@ def _url(name: str, value: str, schemes: tuple[str, ...]) -> str:
     return value.rstrip("/")
 
 
-def _go_live(env: Mapping[str, str]) -> str:
-    """PODEMOS_GO_LIVE as a canonical ISO date string (callers compare partition keys with it as text)."""
-    value = (env.get("PODEMOS_GO_LIVE") or DEFAULT_GO_LIVE).strip()
+def _home(env: Mapping[str, str]) -> Path:
+    return Path(env.get("PODEMOS_HOME") or REPO_ROOT / ".podemos").expanduser().resolve()
+
+
+def _go_live(env: Mapping[str, str], home: Path | None = None) -> str:
+    """PODEMOS_GO_LIVE as a canonical ISO date string (callers compare partition keys with it as text).
+
+    Unset, a demo home (`home` holding the scenario `podemos generate` wrote) goes live on the demo's first
+    day, as the home's branch registry wins over the packaged one: its data starts there, and no month of
+    the default go-live is left empty as the calendar moves on. Otherwise DEFAULT_GO_LIVE."""
+    demo = None if env.get("PODEMOS_GO_LIVE") or home is None else _demo_start(home)
+    value = (env.get("PODEMOS_GO_LIVE") or demo or DEFAULT_GO_LIVE).strip()
     try:
         day = date.fromisoformat(value)
     except ValueError:
         day = None
     if day is None or value != day.isoformat():
+        if demo:
+            raise ConfigError(f"{home / DEMO_SCENARIO}: start={value!r} is not a YYYY-MM-DD date: run "
+                              "`podemos generate` again.")
         raise ConfigError(f"PODEMOS_GO_LIVE={value!r} is not a date: expected YYYY-MM-DD, e.g. {DEFAULT_GO_LIVE} "
                           "(the first daily partition; see README, 'Configuration').")
     return value
+
+
+def _demo_start(home: Path) -> str | None:
+    """The first day of the demo data in `home`, if `podemos generate` wrote any."""
+    path = home / DEMO_SCENARIO
+    try:
+        start = json.loads(path.read_text())["start"]
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path} is not a demo scenario ({type(exc).__name__}): run `podemos generate` again, "
+                          "or remove it to use PODEMOS_GO_LIVE's default.") from None
+    if not isinstance(start, str) or not start:
+        raise ConfigError(f"{path}: start={start!r} is not a YYYY-MM-DD date: run `podemos generate` again.")
+    return start
 
 
 def _window_months(env: Mapping[str, str]) -> int:
@@ -154,7 +185,7 @@ def _spark(env: Mapping[str, str]) -> SparkSettings:
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read and validate the PODEMOS_* variables (defaults: everything local under .podemos/)."""
     env = dict(os.environ if environ is None else environ)
-    home = Path(env.get("PODEMOS_HOME") or REPO_ROOT / ".podemos").expanduser().resolve()
+    home = _home(env)
     if home.exists() and not home.is_dir():
         raise ConfigError(f"PODEMOS_HOME={home} exists and is not a directory: point it at a directory.")
 
@@ -196,7 +227,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         alerts_url=alerts_url,
         dagster_home=dagster_home,
         automation_on=automation == "activa",
-        go_live=_go_live(env),
+        go_live=_go_live(env, home),
         window_months=_window_months(env),
         campo_store_url=_url("PODEMOS_CAMPO_STORE_URL", env["PODEMOS_CAMPO_STORE_URL"], ("sqlite", "dynamodb"))
         if env.get("PODEMOS_CAMPO_STORE_URL") else "",
@@ -206,5 +237,5 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
 
 # First daily partition; history before it is loaded by the bulk path. Read once at import (partitions
 # definitions need it at module level); a malformed PODEMOS_GO_LIVE raises ConfigError here.
-GO_LIVE: str = _go_live(os.environ)
+GO_LIVE: str = _go_live(os.environ, _home(os.environ))
 WINDOW_MONTHS: int = _window_months(os.environ)

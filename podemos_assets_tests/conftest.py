@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import os
 import tempfile
+from typing import TYPE_CHECKING
 
 import pytest
 
-from podemos_assets.config import Settings, load_settings
-from podemos_assets.resources import build_resources
+if TYPE_CHECKING:  # imported in the fixtures: the package reads PODEMOS_HOME at import (pytest_configure)
+    from podemos_assets.config import Settings
 
 
 def pytest_configure(config):
     """The suite never reads the developer's demo (`make demo` fills .podemos/, and the Makefile exports it as
     PODEMOS_HOME): modules that read the settings at import (the branch registry behind the partitions)
     would otherwise see the demo's 20 branches instead of the packaged 200. Set before any test module
-    imports the package, in the controller and in each xdist worker."""
+    imports the package, in the controller and in each xdist worker (so this file imports it only in its
+    fixtures): a demo home would also move GO_LIVE to the demo's first day."""
     home = tempfile.mkdtemp(prefix="podemos-tests-")
     os.environ["PODEMOS_HOME"] = home
     os.environ["DAGSTER_HOME"] = os.path.join(home, "dagster_home")
@@ -32,9 +34,13 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     """Settings whose every location is under a fresh temporary PODEMOS_HOME."""
+    from podemos_assets.config import load_settings
+
     return load_settings({"PODEMOS_HOME": str(tmp_path / "podemos")})
 
 
 @pytest.fixture
 def resources(settings) -> dict[str, object]:
+    from podemos_assets.resources import build_resources
+
     return build_resources(settings)

@@ -1,5 +1,6 @@
 """The configuration contract: defaults are local, bad values fail with a message that says what to do."""
 
+import json
 import os
 import subprocess
 import sys
@@ -75,6 +76,24 @@ def test_go_live_is_a_setting_validated_as_an_iso_date(tmp_path):
     for bad in ("2026-13-01", "01/10/2026", "20261001", "2026-10-1", "mañana"):
         with pytest.raises(ConfigError, match=r"PODEMOS_GO_LIVE=.* is not a date: expected YYYY-MM-DD"):
             load_settings({"PODEMOS_HOME": str(tmp_path), "PODEMOS_GO_LIVE": bad})
+
+
+def test_a_demo_home_goes_live_on_the_demo_s_first_day_unless_the_environment_says_otherwise(tmp_path):
+    from podemos_assets.config import DEMO_SCENARIO
+    from podemos_assets.demo.scenario import SCENARIO_FILE
+
+    assert DEMO_SCENARIO == SCENARIO_FILE == "demo_scenario.json"
+    (tmp_path / "demo_scenario.json").write_text(json.dumps({"start": "2026-11-20", "days": 4}))
+    assert load_settings({"PODEMOS_HOME": str(tmp_path)}).go_live == "2026-11-20"
+    assert load_settings({"PODEMOS_HOME": str(tmp_path), "PODEMOS_GO_LIVE": "2026-10-05"}).go_live == "2026-10-05"
+    code = "from podemos_assets.config import GO_LIVE; print(GO_LIVE)"
+    env = {k: v for k, v in os.environ.items() if k != "PODEMOS_GO_LIVE"} | {"PODEMOS_HOME": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["2026-11-20"]  # the partitions definitions read the same
+    for broken in ("{", json.dumps({"days": 4}), json.dumps({"start": 20261120}), json.dumps({"start": "ayer"})):
+        (tmp_path / "demo_scenario.json").write_text(broken)
+        with pytest.raises(ConfigError, match=r"demo_scenario.json.*(not a demo scenario|not a YYYY-MM-DD date)"):
+            load_settings({"PODEMOS_HOME": str(tmp_path)})
 
 
 def test_go_live_constant_follows_the_environment_of_the_process(tmp_path):

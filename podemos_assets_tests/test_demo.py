@@ -6,13 +6,17 @@ the same arguments write the same bytes, into a fresh home or over its own earli
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 
 import dagster as dg
 import pytest
 
 from podemos_assets_tests.ui.tiny_demo import (
     TINY_GENERATE,
+    TINY_START,
     TinyDemo,
     demo_data_hashes,
     isolated_env,
@@ -30,22 +34,49 @@ def tiny_demo(tmp_path_factory) -> TinyDemo:
     return tiny_demo_once(tmp_path_factory)  # shared with the UI test: the demo runs once a session
 
 
-def materializable_keys() -> list[dg.AssetKey]:
-    from podemos_assets.definitions import defs
+# What the definitions hold in the demo's own home (its go-live is the demo's first day, config.py).
+HOME_VIEW = """import json, warnings
+warnings.simplefilter("ignore")
+from podemos_assets.config import GO_LIVE
+from podemos_assets.definitions import defs
+graph = defs.resolve_asset_graph()
+# Not the assets with no partition (the closed months, until go-live is older than the daily window).
+keys = [k.to_user_string() for k in graph.get_all_asset_keys() if graph.get(k).is_materializable
+        and not (graph.get(k).partitions_def and not graph.get(k).partitions_def.get_num_partitions())]
+print("RESULT " + json.dumps({"go_live": GO_LIVE, "keys": sorted(keys)}))
+"""
 
-    graph = defs.resolve_asset_graph()
-    # Not the assets with no partition yet (the closed months, until go-live is older than the daily window).
-    return sorted(k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable
-                  and not (graph.get(k).partitions_def and not graph.get(k).partitions_def.get_num_partitions()))
+
+@pytest.fixture(scope="session")
+def home_view(tiny_demo) -> dict:
+    done = subprocess.run([sys.executable, "-c", HOME_VIEW], env=tiny_demo.env, capture_output=True, text=True,
+                          timeout=300)
+    lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+    assert done.returncode == 0 and lines, done.stderr[-3000:]
+    return json.loads(lines[0][len("RESULT "):])
 
 
-def test_demo_summary_counts_what_the_instance_holds(tiny_demo):
+def materializable_keys(home_view: dict) -> list[dg.AssetKey]:
+    return [dg.AssetKey.from_user_string(k) for k in home_view["keys"]]
+
+
+def test_a_demo_home_goes_live_on_its_first_day(tiny_demo, home_view):
+    """Its data starts there: no partition of the days before it, nothing built or delivered for them."""
+    tiny_demo.require_demo()
+    assert home_view["go_live"] == TINY_START
+    with dg.DagsterInstance.from_config(str(tiny_demo.dagster_home)) as instance:
+        for key in ("pagos_historicos", "reporte_regulatorio_diario"):
+            days = instance.get_materialized_partitions(dg.AssetKey(key))
+            assert days and min(days) >= TINY_START, (key, sorted(days)[:5])
+
+
+def test_demo_summary_counts_what_the_instance_holds(tiny_demo, home_view):
 
     tiny_demo.require_demo()
     match = SUMMARY.search(tiny_demo.demo_output)
     assert match, f"`podemos demo` printed no 'assets materialized: N of M' line:\n{tiny_demo.demo_output}"
     said, total = int(match[1]), int(match[2])
-    all_keys = materializable_keys()
+    all_keys = materializable_keys(home_view)
     assert total == len(all_keys)
     with dg.DagsterInstance.from_config(str(tiny_demo.dagster_home)) as instance:
         held = sum(instance.get_latest_materialization_event(k) is not None for k in all_keys)
@@ -65,9 +96,9 @@ def test_demo_reports_planted_failures_as_reasons_and_lists_them_as_expected(tin
         assert f"- {source} " in planted, planted
 
 
-def test_demo_materializes_every_asset(tiny_demo):
+def test_demo_materializes_every_asset(tiny_demo, home_view):
     tiny_demo.require_demo()
-    keys = materializable_keys()
+    keys = materializable_keys(home_view)
     with dg.DagsterInstance.from_config(str(tiny_demo.dagster_home)) as instance:
         never = [k.to_user_string() for k in keys if instance.get_latest_materialization_event(k) is None]
     assert not never, f"`podemos demo` left {len(never)} of {len(keys)} assets unmaterialized: {never}"

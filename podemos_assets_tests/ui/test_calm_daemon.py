@@ -92,8 +92,8 @@ def cron_tick_between(asset: str, since: float, until: float) -> bool:
     return bool(match) and next(cron_string_iterator(since, match[1], match[2])).timestamp() <= until
 
 
-def describe(new: dict[str, dict]) -> str:
-    return json.dumps([{k: r[k] for k in ("status", "by", "partition", "assets", "checks")} for r in new.values()],
+def describe(new: dict[str, dict] | list[dict]) -> str:
+    return json.dumps([{k: r[k] for k in ("status", "by", "partition", "assets", "checks")} for r in (new.values() if isinstance(new, dict) else new)],
                       indent=1)
 
 

@@ -1,13 +1,16 @@
 """Benchmark: the four critical payment reports on a degraded layout vs ours, plus build and daily-merge cost.
 
     .venv/bin/python benchmarks/payments_layout.py --rows 100000000
+    .venv/bin/python benchmarks/payments_layout.py --rows 100000000 500000000   # + the slope, carried to 2B
 
 Generates N payments (~N/50 clients, 200 branches, 5 years with growth, skewed clients) in DuckDB; builds
 the degraded layout (random order, dates and amounts as text, long branch names) and ours (sorted by
 (fecha_pago, id_cliente), client-ordered projection, daily rollup); times each report (median of 5
 after a warm-up, one process) and prints degraded / ours and ours / floor (the floor: the cheapest scan
 of exactly the rows and columns the report needs on our table). Then merges one more day of 1.5M rows
-with the production merge (podemos_assets.pagos.merge, rollup and projection included).
+with the production merge (podemos_assets.pagos.merge, rollup and projection included). Build time and disk
+size of each layout are printed per size; with several sizes, each figure's slope between the two largest,
+extrapolated to the company's 2 billion rows.
 """
 
 from __future__ import annotations
@@ -158,53 +161,96 @@ def one_more_day(con, rows: int, clients: int):
     return time.perf_counter() - t0, stats
 
 
+def table_bytes(con, *tables: str) -> int:
+    """Bytes on disk of `tables` after a checkpoint: their distinct storage blocks x the block size."""
+    block = con.execute("SELECT block_size FROM pragma_database_size()").fetchone()[0]
+    union = " UNION ".join(
+        f"SELECT block_id AS b FROM pragma_storage_info('{t}') WHERE block_id >= 0 "
+        f"UNION SELECT unnest(additional_block_ids) FROM pragma_storage_info('{t}')" for t in tables)
+    return con.execute(f"SELECT count(DISTINCT b) FROM ({union})").fetchone()[0] * block
+
+
+OUR_TABLES = ("pagos_historicos", "pagos_por_cliente", "pagos_diario_sucursal", "clientes", "cuentas")
+
+
+def measure(rows: int, args, tmp: str) -> dict[str, float]:
+    """One table size end to end, in its own DuckDB file; every figure printed and returned."""
+    clients = max(1000, rows // 50)
+    fig: dict[str, float] = {}
+    con = duckdb.connect(f"{tmp}/bench-{rows}.duckdb")
+    con.execute("SET preserve_insertion_order = true")
+    print(f"payments_layout: {rows:,} payments, ~{clients:,} clients, 200 branches, {DAYS} days", flush=True)
+    t0 = time.perf_counter()
+    con.execute(GENERATE.format(rows=rows, last=LAST, days=DAYS, clients=clients))
+    print(f"  generate:        {time.perf_counter() - t0:7.1f} s", flush=True)
+    t0 = time.perf_counter()
+    con.execute(DEGRADED)
+    con.execute("CHECKPOINT")
+    fig["build degraded (s)"] = time.perf_counter() - t0
+    fig["disk degraded (GB)"] = table_bytes(con, "degradado") / 1e9
+    print(f"  build degraded:  {fig['build degraded (s)']:7.1f} s, {fig['disk degraded (GB)']:.2f} GB", flush=True)
+    t0 = time.perf_counter()
+    ensure_tables(con)
+    con.execute(OURS)
+    con.execute("CHECKPOINT")
+    fig["build ours (s)"] = time.perf_counter() - t0
+    fig["disk ours (GB)"] = table_bytes(con, *OUR_TABLES) / 1e9
+    fig["disk ours, table only (GB)"] = table_bytes(con, "pagos_historicos") / 1e9
+    print(f"  build ours:      {fig['build ours (s)']:7.1f} s, {fig['disk ours (GB)']:.2f} GB "
+          f"(sorted table {fig['disk ours, table only (GB)']:.2f} GB + client projection + rollup + dimensions)",
+          flush=True)
+    con.execute("DROP TABLE gen")
+    client = con.execute("SELECT id_cliente FROM pagos_por_cliente GROUP BY 1 ORDER BY count(*) DESC LIMIT 1 "
+                         "OFFSET 100").fetchone()[0]
+    print(f"\n  {'report':<26}{'degraded':>10}{'ours':>10}{'table':>10}{'floor':>10}{'deg/ours':>10}"
+          f"{'ours/floor':>11}{'deg/table':>10}")
+    results = {}
+    for name, q in reports(client).items():
+        t = {k: timed(con, sql, args.runs) for k, sql in q.items()}
+        results[name] = t
+        fig[f"{name}: degraded (s)"], fig[f"{name}: ours (s)"] = t["degradado"], t["nuestro"]
+        print(f"  {name:<26}{t['degradado']:>9.3f}s{t['nuestro']:>9.3f}s{t['nuestro_tabla']:>9.3f}s"
+              f"{t['piso']:>9.3f}s{t['degradado'] / t['nuestro']:>9.1f}x{t['nuestro'] / t['piso']:>10.2f}x"
+              f"{t['degradado'] / t['nuestro_tabla']:>9.1f}x", flush=True)
+    print("  (ours = what the dbt model reads: the rollup / client projection; table = pagos_historicos direct)")
+    seconds, stats = one_more_day(con, args.append_rows, clients)
+    fig["merge one day (s)"] = seconds
+    print(f"\n  merge one more day of {args.append_rows:,} rows (projection + rollup included): {seconds:.2f} s "
+          f"({stats.pagos_published:,} published)")
+    con.execute("CHECKPOINT")
+    share = overlap_share(row_groups(con, "pagos_historicos", "fecha_pago"))
+    after = timed(con, reports(client)["cobranza 1 mes"]["nuestro_tabla"], args.runs)
+    print(f"  after the append: row groups overlapping {share:.1%}; 1-month report on the table "
+          f"{after:.3f} s (before {results['cobranza 1 mes']['nuestro_tabla']:.3f} s)\n", flush=True)
+    con.close()
+    Path(f"{tmp}/bench-{rows}.duckdb").unlink()  # room for the next size
+    return fig
+
+
+def extrapolate(sizes: dict[int, dict[str, float]], target: int = 2_000_000_000) -> None:
+    """Each figure's straight line through the two largest sizes, carried to `target` rows. A figure that did
+    not grow (a report on the rollup, whose size follows days x branches, not rows) is carried flat."""
+    (small, a), (large, b) = sorted(sizes.items())[-2:]
+    print(f"  slope {small / 1e6:,.0f}M -> {large / 1e6:,.0f}M rows, extrapolated to {target / 1e9:g}B:")
+    print(f"  {'figure':<40}{small / 1e6:>10,.0f}M{large / 1e6:>10,.0f}M{'x':>7}{target / 1e9:>10g}B")
+    for name in a:
+        per_row = (b[name] - a[name]) / (large - small)
+        at_target = max(b[name], b[name] + per_row * (target - large))
+        print(f"  {name:<40}{a[name]:>11.3f}{b[name]:>11.3f}{b[name] / a[name]:>7.2f}{at_target:>11.3f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=100_000_000)
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000_000],
+                        help="table sizes, smallest first; with two or more, the slope is extrapolated to 2B rows")
     parser.add_argument("--append-rows", type=int, default=1_500_000)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--dir", default=None, help="where to put the benchmark DuckDB file (default: a temp dir)")
+    parser.add_argument("--dir", default=None, help="where to put the benchmark DuckDB files (default: a temp dir)")
     args = parser.parse_args()
-    clients = max(1000, args.rows // 50)
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-        con = duckdb.connect(f"{tmp}/bench.duckdb")
-        con.execute("SET preserve_insertion_order = true")
-        print(f"payments_layout: {args.rows:,} payments, ~{clients:,} clients, 200 branches, {DAYS} days")
-        t0 = time.perf_counter()
-        con.execute(GENERATE.format(rows=args.rows, last=LAST, days=DAYS, clients=clients))
-        print(f"  generate:        {time.perf_counter() - t0:7.1f} s")
-        t0 = time.perf_counter()
-        con.execute(DEGRADED)
-        con.execute("CHECKPOINT")
-        print(f"  build degraded:  {time.perf_counter() - t0:7.1f} s")
-        t0 = time.perf_counter()
-        ensure_tables(con)
-        con.execute(OURS)
-        con.execute("CHECKPOINT")
-        build = time.perf_counter() - t0
-        print(f"  build ours:      {build:7.1f} s (sorted table + client projection + rollup + dimensions)")
-        con.execute("DROP TABLE gen")
-        client = con.execute("SELECT id_cliente FROM pagos_por_cliente GROUP BY 1 ORDER BY count(*) DESC LIMIT 1 "
-                             "OFFSET 100").fetchone()[0]
-        print(f"\n  {'report':<26}{'degraded':>10}{'ours':>10}{'table':>10}{'floor':>10}{'deg/ours':>10}"
-              f"{'ours/floor':>11}{'deg/table':>10}")
-        results = {}
-        for name, q in reports(client).items():
-            t = {k: timed(con, sql, args.runs) for k, sql in q.items()}
-            results[name] = t
-            print(f"  {name:<26}{t['degradado']:>9.3f}s{t['nuestro']:>9.3f}s{t['nuestro_tabla']:>9.3f}s"
-                  f"{t['piso']:>9.3f}s{t['degradado'] / t['nuestro']:>9.1f}x{t['nuestro'] / t['piso']:>10.2f}x"
-                  f"{t['degradado'] / t['nuestro_tabla']:>9.1f}x")
-        print("  (ours = what the dbt model reads: the rollup / client projection; table = pagos_historicos direct)")
-        seconds, stats = one_more_day(con, args.append_rows, clients)
-        print(f"\n  merge one more day of {args.append_rows:,} rows (projection + rollup included): {seconds:.2f} s "
-              f"({stats.pagos_published:,} published)")
-        con.execute("CHECKPOINT")
-        share = overlap_share(row_groups(con, "pagos_historicos", "fecha_pago"))
-        after = timed(con, reports(client)["cobranza 1 mes"]["nuestro_tabla"], args.runs)
-        print(f"  after the append: row groups overlapping {share:.1%}; 1-month report on the table "
-              f"{after:.3f} s (before {results['cobranza 1 mes']['nuestro_tabla']:.3f} s)")
-        con.close()
+        sizes = {rows: measure(rows, args, tmp) for rows in sorted(args.rows)}
+    if len(sizes) > 1:
+        extrapolate(sizes)
     return 0
 
 

@@ -37,8 +37,6 @@ from podemos_assets.sucursales.assets import extraccion_sucursales
 from podemos_assets.sucursales.conciliacion import conciliacion_sucursales
 from podemos_assets.sucursales.meses_cerrados import meses_cerrados
 from podemos_assets.sucursales.partitions import (
-    BRANCH_DAY_PARTITIONS,
-    BRANCH_MONTH_PARTITIONS,
     BRANCHES,
     CLOSED_MONTHS,
     FIRST_DAY,
@@ -126,25 +124,75 @@ def failed_days(instance: dg.DagsterInstance, ids: list[str], first: date, last:
     """Branch-days in [first, last] whose latest extraction attempt failed, per branch."""
     days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
     keys = [f"{d.isoformat()}|{suc}" for suc in ids for d in days]
-    return _with_status(instance, KEYS["transacciones"], keys, BRANCH_DAY_PARTITIONS, dg.AssetPartitionStatus.FAILED)
+    return _with_status(instance, KEYS["transacciones"], keys, dg.AssetPartitionStatus.FAILED)
 
 
 def failed_months(instance: dg.DagsterInstance, ids: list[str]) -> dict[str, list[date]]:
     """Closed months whose latest extraction attempt failed, per branch."""
     keys = [f"{mes}|{suc}" for suc in ids for mes in CLOSED_MONTHS.get_partition_keys()]
-    return _with_status(instance, MESES_CERRADOS, keys, BRANCH_MONTH_PARTITIONS, dg.AssetPartitionStatus.FAILED)
+    return _with_status(instance, MESES_CERRADOS, keys, dg.AssetPartitionStatus.FAILED)
 
 
-def _with_status(instance: dg.DagsterInstance, asset: dg.AssetKey, keys: list[str], partitions_def,
+def _with_status(instance: dg.DagsterInstance, asset: dg.AssetKey, keys: list[str],
                  wanted: dg.AssetPartitionStatus | None) -> dict[str, list[date]]:
     """The partitions among `keys` whose status is `wanted` (None: never attempted), as dates per branch."""
-    status = (instance.get_status_by_partition(asset, keys, partitions_def) or {}) if keys else {}
+    status = partition_statuses(instance, asset, keys)
     out: dict[str, list[date]] = {}
     for key in keys:
         if status.get(key) == wanted:
             day, suc = split_key(key)
             out.setdefault(suc, []).append(day)
     return {suc: sorted(v) for suc, v in sorted(out.items())}
+
+
+STATUS_CHUNK = 5000  # partition keys per status query (SQLite allows 32,766 bound parameters per statement)
+
+
+def partition_statuses(instance: dg.DagsterInstance, asset: dg.AssetKey,
+                       keys: list[str]) -> dict[str, dg.AssetPartitionStatus]:
+    """The status of exactly `keys` as `instance.get_status_by_partition` defines it (the latest planned
+    attempt without a later materialization: failed if its run failed, in progress while it runs; else
+    materialized if it ever was), read from the latest events of those partitions only.
+
+    Why not `get_status_by_partition`: its cache is keyed by the partitions definition, which the daily
+    window changes every month, and it rebuilds from the asset's whole history (19.5 s on Postgres, 32 s on
+    SQLite after three years of 200 branches: the tick after the window moved). These are indexed queries on
+    (asset, event type, partition) whose cost follows `keys`, not the history.
+    """
+    if not keys:
+        return {}
+    planned: dict[str, int] = {}
+    done: dict[str, int] = {}
+    unique = sorted(set(keys))
+    for i in range(0, len(unique), STATUS_CHUNK):  # one bound parameter per key: stay under SQLite's limit
+        chunk = set(unique[i:i + STATUS_CHUNK])
+        planned.update(instance.get_latest_storage_id_by_partition(
+            asset, dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, chunk))
+        done.update(instance.get_latest_storage_id_by_partition(asset, dg.DagsterEventType.ASSET_MATERIALIZATION, chunk))
+    status = {k: dg.AssetPartitionStatus.MATERIALIZED for k in done}
+    attempts = {storage_id: k for k, storage_id in planned.items() if storage_id > done.get(k, 0)}
+    if not attempts:
+        return status
+    run_of: dict[str, str] = {}
+    storage_ids = sorted(attempts)
+    for i in range(0, len(storage_ids), STATUS_CHUNK):
+        chunk = storage_ids[i:i + STATUS_CHUNK]
+        records = instance.fetch_planned_materializations(
+            dg.AssetRecordsFilter(asset_key=asset, storage_ids=chunk), limit=len(chunk)).records
+        run_of.update((attempts[r.storage_id], r.run_id) for r in records)
+    runs: dict[str, dg.DagsterRun] = {}
+    ids = sorted(set(run_of.values()))
+    for i in range(0, len(ids), 100):
+        runs.update((r.run_id, r) for r in instance.get_runs(dg.RunsFilter(run_ids=ids[i:i + 100])))
+    for key, run_id in run_of.items():
+        run = runs.get(run_id)  # a deleted run: neither failed nor in progress, as Dagster reads it
+        if run is None:
+            continue
+        if not run.is_finished:
+            status[key] = dg.AssetPartitionStatus.IN_PROGRESS
+        elif run.status == dg.DagsterRunStatus.FAILURE:
+            status[key] = dg.AssetPartitionStatus.FAILED
+    return status
 
 
 def month_request(mes: date, suc: str, motivo: str, run_key: str | None = None) -> dg.RunRequest:
@@ -158,7 +206,7 @@ def month_close_requests(instance: dg.DagsterInstance, ids: list[str]) -> list[d
     if not months:
         return []
     keys = [f"{months[-1]}|{suc}" for suc in ids]
-    never = _with_status(instance, MESES_CERRADOS, keys, BRANCH_MONTH_PARTITIONS, None)
+    never = _with_status(instance, MESES_CERRADOS, keys, None)
     return [month_request(mes, suc, "cierre_de_mes", run_key=f"cierre|{mes:%Y-%m}|{suc}")
             for suc, meses in never.items() for mes in meses]
 

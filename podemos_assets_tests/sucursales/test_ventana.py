@@ -76,6 +76,39 @@ def test_old_fingerprint_differences_go_to_their_closed_month_and_recent_ones_to
     assert automation.settling_requests(instance, cursor)[0] == []
 
 
+def test_partition_statuses_read_from_the_latest_events_agree_with_dagsters_status_cache(monkeypatch):
+    """The sensor's status reads (failed days and months, months never extracted) cost what their keys
+    cost, not a rebuild of Dagster's cache from the whole history; they must say what Dagster says."""
+    keys = ["ok", "falla", "recae", "sana", "nunca", "borrada"]
+    parts = dg.StaticPartitionsDefinition(keys)
+    failing: set[str] = set()
+
+    @dg.asset(partitions_def=parts)
+    def caja(context):
+        if context.partition_key in failing:
+            raise dg.Failure(f"{context.partition_key}: the branch did not answer")
+
+    instance = dg.DagsterInstance.ephemeral()
+
+    def run(key: str, fails: bool) -> dg.ExecuteInProcessResult:
+        failing.clear()
+        failing.update({key} if fails else set())
+        return dg.materialize([caja], instance=instance, partition_key=key, raise_on_error=False)
+
+    for key, outcomes in {"ok": [False], "falla": [True], "recae": [False, True], "sana": [True, False],
+                          "borrada": [True]}.items():
+        for fails in outcomes:
+            result = run(key, fails)
+    instance.delete_run(result.run_id)  # "borrada": its only attempt's run is gone
+    monkeypatch.setattr(automation, "STATUS_CHUNK", 2)  # several queries of each kind, as with 400 branches
+    ours = automation.partition_statuses(instance, caja.key, keys)
+    dagster = instance.get_status_by_partition(caja.key, keys, parts)
+    assert ours == {k: v for k, v in dagster.items() if v is not None}
+    S = dg.AssetPartitionStatus
+    assert ours == {"ok": S.MATERIALIZED, "falla": S.FAILED, "recae": S.FAILED, "sana": S.MATERIALIZED}
+    assert automation.partition_statuses(instance, caja.key, []) == {}
+
+
 def test_backfill_over_closed_months_plans_whole_months_then_the_window_days():
     settings = dataclasses.replace(load_settings(), go_live="2026-01-01", window_months=1)
     now = datetime(2026, 12, 5, 12, 0).astimezone()

@@ -32,6 +32,10 @@ from podemos_assets.resources.warehouse_layout import overlap_share, row_groups 
 DAYS = 1826  # five years up to the last day
 LAST = "2026-11-27"
 
+# One client drawn from the history's power law by the hash `h`: the day's payments are of existing clients,
+# as a real day's mostly are (a uniform draw sent most of them to quarantine as unknown loans and clients).
+CLIENT_DRAW = "CAST(floor({clients} * pow(({h} >> 11) / 9007199254740992.0, 1.6)) AS BIGINT)"
+
 GENERATE = """
 CREATE OR REPLACE TABLE gen AS
 WITH r AS (
@@ -41,8 +45,9 @@ SELECT
     i + 1 AS src_id,
     -- growth: the density of payments rises linearly over the five years
     DATE '{last}' - CAST({days} - 1 - floor({days} * sqrt((h1 % 1000003) / 1000003.0)) AS INTEGER) AS fecha_pago,
-    -- skew: a power law over clients (a few clients pay much more often)
-    CAST(floor({clients} * pow((h2 % 1000003) / 1000003.0, 1.6)) AS BIGINT) AS cliente,
+    -- skew: a power law over clients (a few clients pay much more often); 53 bits of the hash, so that every
+    -- client can occur (with h % 1000003 there were at most ~1M distinct clients, whatever the size)
+    {client_draw} AS cliente,
     CAST(((h3 % 195000) + 5000) / 100.0 AS DECIMAL(18, 2)) * CASE WHEN h3 % 31 = 0 THEN -1 ELSE 1 END AS monto,
     CAST(h1 % 86400 AS BIGINT) AS segundo, CAST(h3 % 4 AS BIGINT) AS canal
 FROM r
@@ -171,7 +176,7 @@ def one_more_day(con, rows: int, clients: int):
                TIMESTAMP '{day}' + to_seconds(i % 86400) AS updated_at, printf('suc_%03d', c % 200 + 1) AS sucursal,
                CAST(TIMESTAMP '{day}' + to_seconds(i % 86400 + 21600) AS TIMESTAMPTZ) AS updated_at_utc,
                '{day}|' || printf('suc_%03d', c % 200 + 1) AS extraccion
-        FROM (SELECT i, hash(i + 99) % {clients} AS c FROM range({rows}) t(i))""").to_arrow_table()
+        FROM (SELECT i, {CLIENT_DRAW.format(h="hash(i + 99)", clients=clients)} AS c FROM range({rows}) t(i))""").to_arrow_table()
     # source ids, as the extracts carry them: the merge adds the branch digits (same ids as the history)
     inputs = {"transacciones": tx.cast(INPUT_SCHEMAS["transacciones"])}
     for name in ("cuentas", "clientes", "calendario_pagos"):
@@ -204,7 +209,8 @@ def measure(rows: int, args, tmp: str) -> dict[str, float]:
     con.execute("SET enable_progress_bar = false")  # our own progress lines; DuckDB's bar garbles a log file
     print(f"payments_layout: {rows:,} payments, ~{clients:,} clients, 200 branches, {DAYS} days", flush=True)
     t0 = time.perf_counter()
-    con.execute(GENERATE.format(rows=rows, last=LAST, days=DAYS, clients=clients))
+    con.execute(GENERATE.format(rows=rows, last=LAST, days=DAYS,
+                                client_draw=CLIENT_DRAW.format(h="h2", clients=clients)))
     print(f"  generate:        {time.perf_counter() - t0:7.1f} s", flush=True)
     t0 = time.perf_counter()
     # random order within each slice of src_id % k: every row group still holds any date, client and branch
@@ -247,7 +253,7 @@ def measure(rows: int, args, tmp: str) -> dict[str, float]:
     seconds, stats = one_more_day(con, args.append_rows, clients)
     fig["merge one day (s)"] = seconds
     print(f"\n  merge one more day of {args.append_rows:,} rows (projection + rollup included): {seconds:.2f} s "
-          f"({stats.pagos_published:,} published)")
+          f"({stats.pagos_published:,} published, quarantined: {stats.pagos_quarantined or 'none'})")
     con.execute("CHECKPOINT")
     share = overlap_share(row_groups(con, "pagos_historicos", "fecha_pago"))
     after = timed(con, reports(client)["cobranza 1 mes"]["nuestro_tabla"], args.runs)

@@ -7,8 +7,11 @@ Tombstones are kept in `pagos_bajas`: a version updated on or before the detecti
 its payment goes to quarantine (`baja_en_sucursal`) instead of being silently kept. Payments whose
 branch, loan or client is unknown wait in `pagos_cuarentena` and are re-evaluated every merge.
 
-Cost: everything is restricted to the keys and days in the day's extracts, except one probe of the
-`id_pago` column to find stored versions of those keys; rewrites are pruned by `fecha_pago` zone maps.
+Cost follows the day, not the table: everything is restricted to the keys and days in the day's extracts.
+Stored versions of those keys are looked for only on the days whose range of source ids can hold them
+(the rollup's `id_origen_min`/`id_origen_max` per day and branch: ids grow with time, so a correction
+reads a few days and a new payment none); reads and rewrites are pruned by `fecha_pago` zone maps, the
+client projection's by `id_cliente`.
 """
 
 from __future__ import annotations
@@ -77,6 +80,19 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
         if table in PRIMARY_KEYS:
             ddl = ddl[:-2] + f",\n    PRIMARY KEY ({PRIMARY_KEYS[table]})\n)"
         con.execute(ddl)
+    _add_id_ranges(con)
+
+
+def _add_id_ranges(con: duckdb.DuckDBPyConnection) -> None:
+    """A warehouse created before the rollup carried id ranges: add the columns and fill them once (one
+    scan of pagos_historicos); without them the merge could not find stored versions."""
+    have = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = "
+                                      "'pagos_diario_sucursal' AND NOT internal").fetchall()}
+    if {"id_origen_min", "id_origen_max"} <= have:
+        return
+    for name in ("id_origen_min", "id_origen_max"):
+        con.execute(f"ALTER TABLE pagos_diario_sucursal ADD COLUMN IF NOT EXISTS {name} BIGINT")
+    _recompute_rollup(con, _date_list(con, "SELECT DISTINCT fecha_pago FROM pagos_historicos ORDER BY 1"))
 
 
 def _session(con: duckdb.DuckDBPyConnection, branch_zones: dict[str, str]) -> None:
@@ -132,6 +148,22 @@ def _merge_dimension(con, source: str) -> None:
     con.execute(f"INSERT INTO {table} SELECT {', '.join(cols)} FROM final WHERE nuevo AND NOT muerto ORDER BY {key}")
 
 
+# Days of pagos_historicos that can hold a stored version of an affected key: those whose range of source
+# ids at the key's branch contains the key's id. Keys above their branch's highest id (new payments, most
+# of a day) are dropped first, so the range join only sees corrections, releases and tombstones.
+STORED_DAYS = """
+    WITH rangos AS (
+        SELECT fecha_pago, sucursal, coalesce(min(id_origen_min), -9223372036854775807) AS lo,
+               coalesce(max(id_origen_max), 9223372036854775807) AS hi
+        FROM pagos_diario_sucursal GROUP BY ALL),
+    techo AS (SELECT sucursal, min(lo) AS lo, max(hi) AS hi FROM rangos GROUP BY ALL),
+    posibles AS (
+        SELECT DISTINCT a.sucursal, a.id_origen FROM afectadas a JOIN techo t
+        ON t.sucursal = a.sucursal AND a.id_origen BETWEEN t.lo AND t.hi)
+    SELECT DISTINCT r.fecha_pago FROM posibles p JOIN rangos r
+    ON r.sucursal = p.sucursal AND p.id_origen BETWEEN r.lo AND r.hi ORDER BY 1"""
+
+
 def _date_list(con, sql: str) -> list[str]:
     return [str(r[0]) for r in con.execute(sql).fetchall() if r[0] is not None]
 
@@ -145,14 +177,15 @@ def _merge_pagos(con, stats: MergeStats) -> None:
     con.execute(f"CREATE OR REPLACE TEMP TABLE stage AS {PAGOS_SELECT}")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE afectadas AS
-        SELECT id_pago AS k FROM stage
-        UNION SELECT gid(id, sucursal) FROM in_bajas WHERE tabla = 'transacciones'
-        UNION SELECT id_pago FROM pagos_cuarentena WHERE motivo IN {RELEASABLE}""")
-    # The one table-wide step: probe the id_pago column for stored versions of the affected keys.
+        SELECT id_pago AS k, sucursal, id_origen FROM stage
+        UNION SELECT gid(id, sucursal), sucursal, id FROM in_bajas WHERE tabla = 'transacciones'
+        UNION SELECT id_pago, sucursal, id_origen FROM pagos_cuarentena WHERE motivo IN {RELEASABLE}""")
+    stored_days = _date_list(con, STORED_DAYS)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE cand AS
         SELECT {cols}, true AS nuevo, CAST(NULL AS VARCHAR) AS motivo_antes FROM stage
-        UNION ALL SELECT {cols}, false, NULL FROM pagos_historicos WHERE id_pago IN (SELECT k FROM afectadas)
+        UNION ALL SELECT {cols}, false, NULL FROM pagos_historicos
+            WHERE fecha_pago IN {_in_dates(stored_days)} AND id_pago IN (SELECT k FROM afectadas)
         UNION ALL SELECT {cols}, false, motivo FROM pagos_cuarentena WHERE id_pago IN (SELECT k FROM afectadas)""")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE final AS
@@ -169,13 +202,15 @@ def _merge_pagos(con, stats: MergeStats) -> None:
     # Stored rows to replace: every stored version of a changed key (pruned to their fecha_pago days).
     con.execute("""
         CREATE OR REPLACE TEMP TABLE viejos_h AS
-        SELECT id_pago, fecha_pago FROM cand
+        SELECT id_pago, fecha_pago, id_cliente FROM cand
         WHERE NOT nuevo AND motivo_antes IS NULL AND id_pago IN (SELECT id_pago FROM cambios)""")
     old_days = _date_list(con, "SELECT DISTINCT fecha_pago FROM viejos_h ORDER BY 1")
     if old_days:
         con.execute(f"DELETE FROM pagos_historicos WHERE fecha_pago IN {_in_dates(old_days)} "
                     "AND id_pago IN (SELECT id_pago FROM viejos_h)")
-        con.execute("DELETE FROM pagos_por_cliente WHERE id_pago IN (SELECT id_pago FROM viejos_h)")
+        # the projection holds the same rows: its sort key (id_cliente) prunes the read
+        con.execute("DELETE FROM pagos_por_cliente WHERE id_cliente IN (SELECT id_cliente FROM viejos_h) "
+                    "AND id_pago IN (SELECT id_pago FROM viejos_h)")
     con.execute("DELETE FROM pagos_cuarentena WHERE id_pago IN (SELECT id_pago FROM cambios)")
     con.execute(f"INSERT INTO pagos_historicos SELECT {cols} FROM cambios WHERE motivo IS NULL "
                 "ORDER BY fecha_pago, id_cliente")
@@ -202,7 +237,8 @@ def _recompute_rollup(con, days: list[str]) -> None:
     con.execute(f"DELETE FROM pagos_diario_sucursal WHERE fecha_pago IN {_in_dates(days)}")
     con.execute(f"""
         INSERT INTO pagos_diario_sucursal
-        SELECT fecha_pago, sucursal, status_pago, count(*) AS pagos, CAST(sum(monto) AS DECIMAL(18,2)) AS monto
+        SELECT fecha_pago, sucursal, status_pago, count(*) AS pagos, CAST(sum(monto) AS DECIMAL(18,2)) AS monto,
+               min(id_origen) AS id_origen_min, max(id_origen) AS id_origen_max
         FROM pagos_historicos WHERE fecha_pago IN {_in_dates(days)}
         GROUP BY ALL ORDER BY fecha_pago, sucursal, status_pago""")
 

@@ -81,6 +81,10 @@ class PagosDiarioSucursal(pda.DataFrameModel):
     status_pago: Text = column("APLICADO or REVERSO.", C.PUBLICO, isin=STATUS_PAGO)
     pagos: Int = column("Number of payments.", C.SENSIBLE, ge=0)
     monto: Money = column("Sum of amounts in MXN.", C.SENSIBLE)
+    # The merge's directory: source ids grow with time, so a stored version is looked for only on the days
+    # whose id range can hold it, not in the whole table (merge.py).
+    id_origen_min: Int = column("Lowest source id (id_origen) among these payments.", C.SENSIBLE)
+    id_origen_max: Int = column("Highest source id (id_origen) among these payments.", C.SENSIBLE)
 
 
 class Cuentas(pda.DataFrameModel):

@@ -169,3 +169,57 @@ def test_tombstone_check_fails_while_a_deleted_payment_is_live(lake, con):
     assert con.execute(LIVE_BUT_DELETED).fetchall() == [("suc_001", 1)]  # tombstone known, merge not yet run
     merge(lake, con, "2026-11-04")
     assert con.execute(LIVE_BUT_DELETED).fetchall() == []
+
+
+def test_stored_versions_are_found_by_id_range_even_when_ids_do_not_follow_the_dates(lake, con):
+    """The merge reads stored versions only on days whose id range holds the key: a payment whose date was
+    corrected, and one inserted late with an old date (a high id on an old day), must still be found."""
+    seed_dims(lake, con)
+    for day, ids in ((1, (1, 2)), (5, (3, 4)), (9, (5, 6))):
+        write_extract(lake, "transacciones", f"2026-11-{day:02d}", "suc_001",
+                      [tx(i, 10, 5, dt(2026, 11, day, 9), "10.00") for i in ids])
+        merge(lake, con, f"2026-11-{day:02d}")
+    # id 7 arrives late for Nov 1: that day's range becomes 1..7 and covers Nov 5 and 9's ids too
+    write_extract(lake, "transacciones", "2026-11-10", "suc_001", [tx(7, 10, 5, dt(2026, 11, 1, 9), "70.00")])
+    merge(lake, con, "2026-11-10")
+    assert con.execute("SELECT id_origen_min, id_origen_max FROM pagos_diario_sucursal "
+                       "WHERE fecha_pago = DATE '2026-11-01'").fetchall() == [(1, 7)]
+    # corrections, none of them on Nov 1 any more: 7 (late on Nov 1) and 1 moved to other days; 4 and 6
+    # stay on their days, which Nov 1's range covers too
+    write_extract(lake, "transacciones", "2026-11-12", "suc_001", [
+        tx(7, 10, 5, dt(2026, 11, 5, 9), "71.00", updated_at=dt(2026, 11, 12, 8)),
+        tx(1, 10, 5, dt(2026, 11, 9, 9), "11.00", updated_at=dt(2026, 11, 12, 8)),
+        tx(4, 10, 5, dt(2026, 11, 5, 9), "14.00", updated_at=dt(2026, 11, 12, 8)),
+        tx(6, 10, 5, dt(2026, 11, 9, 9), "16.00", updated_at=dt(2026, 11, 12, 8))])
+    stats = merge(lake, con, "2026-11-12")
+    assert stats.pagos_new_or_changed == 4
+    rows = con.execute("SELECT id_origen, fecha_pago, monto FROM pagos_historicos ORDER BY id_origen").fetchall()
+    assert [(i, str(f), str(m)) for i, f, m in rows] == [
+        (1, "2026-11-09", "11.00"), (2, "2026-11-01", "10.00"), (3, "2026-11-05", "10.00"),
+        (4, "2026-11-05", "14.00"), (5, "2026-11-09", "10.00"), (6, "2026-11-09", "16.00"),
+        (7, "2026-11-05", "71.00")]
+    assert con.execute("SELECT count(*), count(DISTINCT id_pago) FROM pagos_por_cliente").fetchone() == (7, 7)
+    rollup = con.execute("SELECT fecha_pago, pagos, monto, id_origen_min, id_origen_max FROM pagos_diario_sucursal "
+                         "ORDER BY 1").fetchall()
+    assert [(str(f), p, str(m), lo, hi) for f, p, m, lo, hi in rollup] == [
+        ("2026-11-01", 1, "10.00", 2, 2), ("2026-11-05", 3, "95.00", 3, 7), ("2026-11-09", 3, "37.00", 1, 6)]
+
+
+def test_a_warehouse_without_id_ranges_gets_them_filled_before_its_next_merge(lake, con):
+    """Upgrading a warehouse built before the rollup carried id ranges: the columns are added and filled from
+    pagos_historicos once, and the next merge still finds the stored versions (no payment twice)."""
+    seed_dims(lake, con)
+    write_extract(lake, "transacciones", "2026-11-01", "suc_001",
+                  [tx(1, 10, 5, dt(2026, 11, 1, 9), "10.00"), tx(2, 10, 5, dt(2026, 11, 1, 10), "20.00")])
+    merge(lake, con, "2026-11-01")
+    # the old rollup: without the two columns
+    con.execute("CREATE TABLE viejo AS SELECT fecha_pago, sucursal, status_pago, pagos, monto FROM pagos_diario_sucursal")
+    con.execute("DROP TABLE pagos_diario_sucursal")
+    con.execute("ALTER TABLE viejo RENAME TO pagos_diario_sucursal")
+    write_extract(lake, "transacciones", "2026-11-03", "suc_001",
+                  [tx(2, 10, 5, dt(2026, 11, 1, 10), "25.00", updated_at=dt(2026, 11, 3, 8))])
+    merge(lake, con, "2026-11-03")
+    assert [(r[0], r[1]) for r in pagos(con)] == [(gid(1, "suc_001"), Decimal("10.00")),
+                                                  (gid(2, "suc_001"), Decimal("25.00"))]
+    assert con.execute("SELECT pagos, monto, id_origen_min, id_origen_max FROM pagos_diario_sucursal").fetchall() == [
+        (2, Decimal("35.00"), 1, 2)]

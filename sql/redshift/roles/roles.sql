@@ -52,7 +52,7 @@ GRANT SELECT ("id_pago", "id_prestamo", "id_cliente", "monto", "fecha_pago", "su
 -- pagos_diario_sucursal (team:datos-pagos): public.pagos_diario_sucursal
 REVOKE ALL ON public.pagos_diario_sucursal FROM PUBLIC;
 GRANT SELECT ON public.pagos_diario_sucursal TO ROLE cumplimiento;
-GRANT SELECT ("fecha_pago", "sucursal", "status_pago", "pagos", "monto") ON public.pagos_diario_sucursal TO ROLE analista;
+GRANT SELECT ("fecha_pago", "sucursal", "status_pago", "pagos", "monto", "id_origen_min", "id_origen_max") ON public.pagos_diario_sucursal TO ROLE analista;
 
 -- pagos_historicos (team:datos-pagos): public.pagos_historicos
 REVOKE ALL ON public.pagos_historicos FROM PUBLIC;

@@ -7,8 +7,9 @@ Generates N payments (~N/50 clients, 200 branches, 5 years with growth, skewed c
 the degraded layout (random order, dates and amounts as text, long branch names) and ours (sorted by
 (fecha_pago, id_cliente), client-ordered projection, daily rollup); times each report (median of 5
 after a warm-up, one process) and prints degraded / ours and ours / floor (the floor: the cheapest scan
-of exactly the rows and columns the report needs on our table). Then merges one more day of 1.5M rows
-with the production merge (podemos_assets.pagos.merge, rollup and projection included). Build time and disk
+of exactly the rows and columns the report needs on our table). Then merges more days of 1.5M rows (1% of
+them corrections of the last 30 days) with the production merge (podemos_assets.pagos.merge, rollup and
+projection included), alternately with a baseline that looks for stored versions on every day. Build time and disk
 size of each layout are printed per size; with several sizes, each figure's slope between the two largest,
 extrapolated to the company's 2 billion rows.
 """
@@ -20,11 +21,14 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from podemos_assets.pagos import merge  # noqa: E402
 from podemos_assets.pagos.extracts import BAJAS_SCHEMA, INPUT_SCHEMAS  # noqa: E402
 from podemos_assets.pagos.merge import ensure_tables, merge_day  # noqa: E402
 from podemos_assets.resources.warehouse_layout import overlap_share, row_groups  # noqa: E402
@@ -36,21 +40,29 @@ LAST = "2026-11-27"
 # as a real day's mostly are (a uniform draw sent most of them to quarantine as unknown loans and clients).
 CLIENT_DRAW = "CAST(floor({clients} * pow(({h} >> 11) / 9007199254740992.0, 1.6)) AS BIGINT)"
 
+# Source ids as a branch's autoincrement gives them: each branch its own counter, started at its own point
+# (so one day's ids differ by orders of magnitude between branches), growing with time within the branch.
+ID_DAY = 10_000_000_000
+BRANCH_ID = "((({b}) * 7919) % 200) * 1000000000000 + ({day}) * {id_day}".replace("{id_day}", str(ID_DAY))
 GENERATE = """
 CREATE OR REPLACE TABLE gen AS
 WITH r AS (
-    SELECT i, hash(i) AS h1, hash(i + 7777777777) AS h2, hash(i + 3333333333) AS h3 FROM range({rows}) t(i)
-)
-SELECT
-    i + 1 AS src_id,
-    -- growth: the density of payments rises linearly over the five years
-    DATE '{last}' - CAST({days} - 1 - floor({days} * sqrt((h1 % 1000003) / 1000003.0)) AS INTEGER) AS fecha_pago,
+    SELECT i, hash(i) AS h1, hash(i + 7777777777) AS h2, hash(i + 3333333333) AS h3,
+           -- growth: the density of payments rises linearly over the five years
+           CAST({days} - 1 - floor({days} * sqrt((h1 % 1000003) / 1000003.0)) AS INTEGER) AS atras
+    FROM range({rows}) t(i)
+), c AS (
     -- skew: a power law over clients (a few clients pay much more often); 53 bits of the hash, so that every
     -- client can occur (with h % 1000003 there were at most ~1M distinct clients, whatever the size)
-    {client_draw} AS cliente,
+    SELECT *, {client_draw} AS cliente FROM r
+)
+SELECT
+    {branch_id} + i + 1 AS src_id,
+    DATE '{last}' - atras AS fecha_pago,
+    cliente,
     CAST(((h3 % 195000) + 5000) / 100.0 AS DECIMAL(18, 2)) * CASE WHEN h3 % 31 = 0 THEN -1 ELSE 1 END AS monto,
     CAST(h1 % 86400 AS BIGINT) AS segundo, CAST(h3 % 4 AS BIGINT) AS canal
-FROM r
+FROM c
 """
 
 # Big sorts are written in slices (quantile ranges of the sort key, inserted in order) so DuckDB never has to
@@ -73,8 +85,8 @@ WHERE {where} ORDER BY id_cliente, fecha_pago
 """
 OURS_REST = """
 INSERT INTO pagos_diario_sucursal
-SELECT fecha_pago, sucursal, status_pago, count(*), CAST(sum(monto) AS DECIMAL(18,2)) FROM pagos_historicos
-GROUP BY ALL ORDER BY ALL;
+SELECT fecha_pago, sucursal, status_pago, count(*), CAST(sum(monto) AS DECIMAL(18,2)), min(id_origen), max(id_origen)
+FROM pagos_historicos GROUP BY fecha_pago, sucursal, status_pago ORDER BY ALL;
 INSERT INTO clientes
 SELECT DISTINCT ON (id_cliente) id_cliente, sucursal, id_cliente // 1000, TIMESTAMP '2021-01-01', TIMESTAMPTZ '2021-01-01',
        '2021-01-01|' || sucursal FROM pagos_historicos;
@@ -166,19 +178,29 @@ def timed(con, sql: str, runs: int) -> float:
     return statistics.median(samples)
 
 
-def one_more_day(con, rows: int, clients: int):
-    """A day of `rows` new payments as the branch extracts deliver them, through the production merge."""
-    day = "2026-11-28"
+def one_more_day(con, n: int, rows: int, corrections: int, clients: int):
+    """Day `n` after the history as the branch extracts deliver it, through the production merge: `rows`
+    payments, of which `corrections` are new versions of stored payments of the last 30 days (an amount
+    corrected today), the rest new payments."""
+    day = str(date.fromisoformat(LAST) + timedelta(days=n))
+    fixes = con.sql(f"""
+        SELECT id_origen AS id, id_prestamo // 1000 AS cuenta_id, id_cliente // 1000 AS cliente_id,
+               CAST(fecha_pago AS TIMESTAMP) AS fecha, CAST(monto + 1 AS DECIMAL(15,2)) AS monto, 'ventanilla' AS canal,
+               TIMESTAMP '{day} 12:00' AS updated_at, sucursal,
+               CAST(TIMESTAMP '{day} 18:00' AS TIMESTAMPTZ) AS updated_at_utc, '{day}|' || sucursal AS extraccion
+        FROM (SELECT * FROM pagos_historicos WHERE fecha_pago > DATE '{day}' - 30) USING SAMPLE reservoir({corrections} ROWS) REPEATABLE (7)""").to_arrow_table()
     tx = con.sql(f"""
-        SELECT CAST(1e12 + i AS BIGINT) AS id, CAST((c // 3) AS BIGINT) AS cuenta_id, CAST(c AS BIGINT) AS cliente_id,
+        SELECT CAST({BRANCH_ID.format(b="c % 200 + 1", day=DAYS + n)} + i AS BIGINT) AS id, CAST((c // 3) AS BIGINT) AS cuenta_id, CAST(c AS BIGINT) AS cliente_id,
                TIMESTAMP '{day}' + to_seconds(i % 86400) AS fecha,
                CAST(((hash(i) % 195000) + 5000) / 100.0 AS DECIMAL(15,2)) AS monto, 'ventanilla' AS canal,
                TIMESTAMP '{day}' + to_seconds(i % 86400) AS updated_at, printf('suc_%03d', c % 200 + 1) AS sucursal,
                CAST(TIMESTAMP '{day}' + to_seconds(i % 86400 + 21600) AS TIMESTAMPTZ) AS updated_at_utc,
                '{day}|' || printf('suc_%03d', c % 200 + 1) AS extraccion
-        FROM (SELECT i, {CLIENT_DRAW.format(h="hash(i + 99)", clients=clients)} AS c FROM range({rows}) t(i))""").to_arrow_table()
+        FROM (SELECT i, {CLIENT_DRAW.format(h=f"hash(i + {99 * n})", clients=clients)} AS c
+              FROM range({rows - corrections}) t(i))""").to_arrow_table()
     # source ids, as the extracts carry them: the merge adds the branch digits (same ids as the history)
-    inputs = {"transacciones": tx.cast(INPUT_SCHEMAS["transacciones"])}
+    schema = INPUT_SCHEMAS["transacciones"]
+    inputs = {"transacciones": pa.concat_tables([tx.cast(schema), fixes.cast(schema)])}
     for name in ("cuentas", "clientes", "calendario_pagos"):
         inputs[name] = INPUT_SCHEMAS[name].empty_table()
     inputs["bajas"] = BAJAS_SCHEMA.empty_table()
@@ -186,6 +208,10 @@ def one_more_day(con, rows: int, clients: int):
     t0 = time.perf_counter()
     stats = merge_day(con, day, inputs, zones)
     return time.perf_counter() - t0, stats
+
+
+# The baseline merge's lookup: every stored day may hold a version (what the merge did before the id ranges).
+ALL_DAYS = "SELECT DISTINCT fecha_pago FROM pagos_diario_sucursal ORDER BY 1"
 
 
 def table_bytes(con, *tables: str) -> int:
@@ -210,6 +236,7 @@ def measure(rows: int, args, tmp: str) -> dict[str, float]:
     print(f"payments_layout: {rows:,} payments, ~{clients:,} clients, 200 branches, {DAYS} days", flush=True)
     t0 = time.perf_counter()
     con.execute(GENERATE.format(rows=rows, last=LAST, days=DAYS,
+                                branch_id=BRANCH_ID.format(b="cliente % 200 + 1", day=f"{DAYS} - atras"),
                                 client_draw=CLIENT_DRAW.format(h="h2", clients=clients)))
     print(f"  generate:        {time.perf_counter() - t0:7.1f} s", flush=True)
     t0 = time.perf_counter()
@@ -250,10 +277,27 @@ def measure(rows: int, args, tmp: str) -> dict[str, float]:
               f"{t['piso']:>9.3f}s{t['degradado'] / t['nuestro']:>9.1f}x{t['nuestro'] / t['piso']:>10.2f}x"
               f"{t['degradado'] / t['nuestro_tabla']:>9.1f}x", flush=True)
     print("  (ours = what the dbt model reads: the rollup / client projection; table = pagos_historicos direct)")
-    seconds, stats = one_more_day(con, args.append_rows, clients)
-    fig["merge one day (s)"] = seconds
-    print(f"\n  merge one more day of {args.append_rows:,} rows (projection + rollup included): {seconds:.2f} s "
-          f"({stats.pagos_published:,} published, quarantined: {stats.pagos_quarantined or 'none'})")
+    print(f"\n  merge {2 * args.merge_days} more days of {args.append_rows:,} rows each, {args.corrections:,} of them "
+          "corrections of the last 30 days (projection + rollup included), alternately with the production merge\n"
+          "  and, as the baseline, the same merge looking for stored versions on every day (no id ranges: the\n"
+          "  table-wide probe it made before):")
+    merges: dict[str, list[float]] = {"baseline": [], "ours": []}
+    production_days = merge.STORED_DAYS
+    for n in range(1, 2 * args.merge_days + 1):
+        kind = "baseline" if n % 2 else "ours"
+        merge.STORED_DAYS = ALL_DAYS if kind == "baseline" else production_days
+        try:
+            seconds, stats = one_more_day(con, n, args.append_rows, args.corrections, clients)
+        finally:
+            merge.STORED_DAYS = production_days
+        merges[kind].append(seconds)
+        print(f"    day {n} ({kind:<8}): {seconds:.2f} s ({stats.pagos_new_or_changed:,} new or changed, "
+              f"{stats.pagos_published:,} published, quarantined: {stats.pagos_quarantined or 'none'}; "
+              f"{stats.fechas_recomputed} days recomputed)", flush=True)
+    fig["merge one day, baseline (s)"] = statistics.median(merges["baseline"])
+    fig["merge one day (s)"] = statistics.median(merges["ours"])
+    print(f"    median: ours {fig['merge one day (s)']:.2f} s, baseline {fig['merge one day, baseline (s)']:.2f} s "
+          f"({fig['merge one day, baseline (s)'] / fig['merge one day (s)']:.2f}x)")
     con.execute("CHECKPOINT")
     share = overlap_share(row_groups(con, "pagos_historicos", "fecha_pago"))
     after = timed(con, reports(client)["cobranza 1 mes"]["nuestro_tabla"], args.runs)
@@ -281,6 +325,9 @@ def main() -> int:
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000_000],
                         help="table sizes, smallest first; with two or more, the slope is extrapolated to 2B rows")
     parser.add_argument("--append-rows", type=int, default=1_500_000)
+    parser.add_argument("--corrections", type=int, default=15_000,
+                        help="of the appended rows, new versions of stored payments of the last 30 days")
+    parser.add_argument("--merge-days", type=int, default=3, help="days merged one after another (median printed)")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--dir", default=None, help="where to put the benchmark DuckDB files (default: a temp dir)")
     args = parser.parse_args()

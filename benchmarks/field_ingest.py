@@ -1,6 +1,7 @@
 """Field ingestion benchmark: durable accepted events/s over HTTP per lever, against a bare fsync loop
 and against the code before this change, all measured in the same run; then the reconnect storm
-(500 devices x 200 queued events at once): drain time and p99 acknowledgement latency.
+(500 devices x 200 queued events at once, the real SDK): drain time and p99 acknowledgement latency,
+against the default server (uvicorn, one process) and granian with two processes, in the same run.
 
     .venv/bin/python benchmarks/field_ingest.py [--batches 40] [--repeat 2] [--devices 500] [--backlog 200]
 
@@ -24,6 +25,7 @@ import os
 import random
 import re
 import shutil
+import signal
 import ssl
 import subprocess
 import sys
@@ -278,20 +280,142 @@ def throughput(work: Path, batches: int, clients: int, repeat: int, before_rev: 
     print(f"best ratio: {best / floor:.2f} (goal >= 0.5: {'met' if best / floor >= 0.5 else 'NOT met'})")
 
 
-def storm(work: Path, n: int, backlog: int) -> None:
+# The storm against each server configuration, in the same run (name, `podemos ingest serve` flags).
+STORM_SERVERS = [("uvicorn, 1 proc", []), ("granian, 2 procs", ["--server", "granian", "--workers", "2"])]
+
+
+def storm(work: Path, n: int, backlog: int, use_wrk: bool) -> None:
+    for name, flags in STORM_SERVERS:
+        folder = work / name.replace(", ", "_").replace(" ", "_")
+        storm_once(folder / "sdk", name, flags, n, backlog)
+        if use_wrk and shutil.which("wrk"):
+            storm_wrk(folder / "wrk", name, flags, n, backlog)
+
+
+STORM_WRK_SCRIPT = r"""
+-- The storm's requests, pre-signed (method, path, device, timestamp, signature, hex body per line), each sent
+-- once over as many connections as devices. Each thread prints READY when its share is loaded and DONE when
+-- its share is answered: the benchmark times the drain from those lines (wrk's own duration runs to -d).
+local threads, counter = {}, 1
+function setup(thread)
+  thread:set("id", counter); counter = counter + 1; table.insert(threads, thread)
+end
+local function unhex(h) return (h:gsub("..", function(x) return string.char(tonumber(x, 16)) end)) end
+function init(args)
+  reqs, n, ok, bad = {}, 0, 0, 0
+  local i = 0
+  for line in io.lines(args[1]) do
+    if i % tonumber(args[2]) == id - 1 then
+      local method, path, dev, ts, sig, body = line:match("^(%S+)	(%S+)	(%S+)	(%S+)	(%S+)	(%x*)$")
+      table.insert(reqs, wrk.format(method, path, {["x-device-id"] = dev, ["x-timestamp"] = ts,
+        ["x-signature"] = sig, ["content-type"] = "application/json"}, unhex(body)))
+    end
+    i = i + 1
+  end
+  io.write("READY\n"); io.flush()
+end
+function request()
+  if id == 1 and not verified then verified = true; return wrk.format("GET", "/v1/health") end
+  n = n + 1
+  if n > #reqs then return wrk.format("GET", "/v1/health") end
+  return reqs[n]
+end
+function delay()  -- a connection whose thread has sent its share stays quiet (no /v1/health in the latencies)
+  if n >= #reqs then return 60000 end
+  return 0
+end
+function response(status, headers, body)
+  if (status == 200 or status == 201) and (body:find('"received_at"', 1, true) or body:find('"object_key"', 1, true)) then
+    ok = ok + 1
+  elseif status ~= 200 then
+    bad = bad + 1
+    if bad <= 3 then io.write(string.format("REFUSED %d %s\n", status, body:sub(1, 300))); io.flush() end
+  end
+  if ok + bad >= #reqs and not finished then finished = true; io.write("DONE\n"); io.flush() end
+end
+function done(summary, latency, requests)
+  local ok_, bad_ = 0, 0
+  for _, t in ipairs(threads) do ok_ = ok_ + t:get("ok"); bad_ = bad_ + t:get("bad") end
+  io.write(string.format("WRK ok=%d bad=%d p50=%.6f p99=%.6f\n", ok_, bad_,
+    latency:percentile(50) / 1e6, latency:percentile(99) / 1e6))
+end
+"""
+
+
+def storm_wrk(work: Path, name: str, flags: list[str], n: int, backlog: int) -> None:
+    """The same storm with the phones' requests pre-signed (by the SDK's own signing and batch encoding)
+    and replayed by wrk, so that the simulated phones' Python stops sharing the server's 2 cores."""
+    from podemos_assets.ingesta.sdk import DeviceClient
+
+    devices, secrets = make_fleet(work / "fleet", n, backlog, seed=3)
+    per_device = []
+    for d in devices:
+        client = DeviceClient(d.device_id, d.secret, d.outbox, None, asesor=d.asesor, sucursal=d.sucursal,
+                              region=d.region, skew_s=d.skew_s)
+        reqs = [("PUT", f"/v1/fotos/{sha}", bytes(data)) for sha, data in d.outbox.pending_photos()]
+        events = d.outbox.pending(backlog)
+        reqs += [("POST", "/v1/batches", client._batch_body(events[i:i + client.batch_size]))
+                 for i in range(0, len(events), client.batch_size)]
+        per_device.append((client, reqs))
+    lines = []
+    for i in range(max(len(r) for _, r in per_device)):  # round-robin over devices, as they reconnect
+        for client, reqs in per_device:
+            if i < len(reqs):
+                method, path, body = reqs[i]
+                h = client._headers(method, path, body)
+                lines.append(f"{method}\t{path}\t{client.device_id}\t{h[p.HEADER_TIMESTAMP]}\t"
+                             f"{h[p.HEADER_SIGNATURE]}\t{body.hex()}")
+    (work / "storm.lua").write_text(STORM_WRK_SCRIPT)
+    (work / "reqs.tsv").write_text("\n".join(lines) + "\n")
+    env = {"PODEMOS_HOME": str(work / "storm_home"),
+           "PODEMOS_DEVICE_SECRETS_FILE": str(write_secrets_file(work / "s2.json", secrets))}
+    with serving_subprocess(env, args=flags) as url:
+        server0 = descendants_cpu_seconds()
+        children0 = os.times().children_user + os.times().children_system
+        # wrk runs to -d whatever its threads do; each thread prints DONE once its share is answered, and
+        # SIGINT then makes wrk print its summary (latencies) and exit
+        proc = subprocess.Popen(["wrk", "-t2", f"-c{n}", "-d120s", "--timeout", "30s", "-s", str(work / "storm.lua"),
+                                 url, "--", str(work / "reqs.tsv"), "2"], stdout=subprocess.PIPE, text=True)
+        marks: dict[str, list[float]] = {"READY": [], "DONE": []}
+        out = []
+        for line in proc.stdout:
+            out.append(line)
+            if line.strip() in marks:
+                marks[line.strip()].append(time.perf_counter())
+                if len(marks["DONE"]) == 2:
+                    proc.send_signal(signal.SIGINT)
+        proc.wait()
+        server_cpu = descendants_cpu_seconds() - server0
+        wrk_cpu = os.times().children_user + os.times().children_system - children0
+    m = re.search(r"WRK ok=(\d+) bad=(\d+) p50=([\d.]+) p99=([\d.]+)", "".join(out))
+    assert m and len(marks["DONE"]) == 2, "".join(out)
+    ok, bad, p50, p99 = int(m[1]), int(m[2]), float(m[3]), float(m[4])
+    seconds = max(marks["DONE"]) - max(marks["READY"])
+    for line in out:
+        if line.startswith("REFUSED"):
+            print(f"  {line.strip()}")
+    events = sum(len(d.outbox.events()) for d in devices)
+    print(f"storm ({name}, wrk replay of the same {len(lines):,} requests): {ok:,} acknowledged, {bad} refused, in "
+          f"{seconds:.1f} s ({events / seconds:,.0f} events/s; goal <= 10 s: {'met' if seconds <= 10 else 'NOT met'}); "
+          f"latency p50 {p50:.2f} s, p99 {p99:.2f} s (goal < 2 s: {'met' if p99 < 2 else 'NOT met'}); "
+          f"CPU: server {server_cpu:.1f} s, wrk {wrk_cpu:.1f} s", flush=True)
+
+
+def storm_once(work: Path, name: str, flags: list[str], n: int, backlog: int) -> None:
     t = time.perf_counter()
     devices, secrets = make_fleet(work / "fleet", n, backlog, seed=3)
     queued = sum(len(d.outbox.events()) for d in devices)
-    print(f"storm: {n} devices x {backlog} queued events ({queued}) prepared in {time.perf_counter() - t:.0f} s")
+    print(f"storm ({name}): {n} devices x {backlog} queued events ({queued}) prepared in "
+          f"{time.perf_counter() - t:.0f} s")
     env = {"PODEMOS_HOME": str(work / "storm_home"),
            "PODEMOS_DEVICE_SECRETS_FILE": str(write_secrets_file(work / "s2.json", secrets))}
-    with serving_subprocess(env) as url:
+    with serving_subprocess(env, args=flags) as url:
         server0, client0 = descendants_cpu_seconds(), own_cpu_seconds()
         report = asyncio.run(run_fleet(url, devices, seed=3, batch_size=50))
         server_cpu, client_cpu = descendants_cpu_seconds() - server0, own_cpu_seconds() - client0
     drained = sum(d.outbox.counts() == {"enviado": backlog} for d in devices)
     p99 = report.percentile(0.99)
-    print(f"storm: drained {drained}/{n} devices in {report.seconds:.1f} s "
+    print(f"storm ({name}): drained {drained}/{n} devices in {report.seconds:.1f} s "
           f"({queued / report.seconds:,.0f} events/s; goal <= 10 s: {'met' if report.seconds <= 10 else 'NOT met'}); "
           f"ack latency p50 {report.percentile(0.5):.2f} s, p99 {p99:.2f} s (goal < 2 s: "
           f"{'met' if p99 < 2 else 'NOT met'}); 429s {sum(r.throttled for r in report.reports.values())}, "
@@ -315,7 +439,7 @@ def main() -> None:
         if not args.skip_throughput:
             throughput(work, args.batches, args.clients, args.repeat, args.before_rev, args.wrk)
         if not args.skip_storm:
-            storm(work, args.devices, args.backlog)
+            storm(work, args.devices, args.backlog, args.wrk)
 
 
 if __name__ == "__main__":

@@ -7,11 +7,12 @@ Tombstones are kept in `pagos_bajas`: a version updated on or before the detecti
 its payment goes to quarantine (`baja_en_sucursal`) instead of being silently kept. Payments whose
 branch, loan or client is unknown wait in `pagos_cuarentena` and are re-evaluated every merge.
 
-Cost follows the day, not the table: everything is restricted to the keys and days in the day's extracts.
+Cost: everything is restricted to the keys and days in the day's extracts (docs/pagos.md measures what
+still grows with the table: the dimension joins and the client projection's delete).
 Stored versions of those keys are looked for only on the days whose range of source ids can hold them
 (the rollup's `id_origen_min`/`id_origen_max` per day and branch: ids grow with time, so a correction
-reads a few days and a new payment none); reads and rewrites are pruned by `fecha_pago` zone maps, the
-client projection's by `id_cliente`.
+reads a few days and a new payment none); reads and rewrites are pruned by `fecha_pago` zone maps; the
+client projection's deletes go through its sort key, `id_cliente`.
 """
 
 from __future__ import annotations

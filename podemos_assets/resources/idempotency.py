@@ -8,8 +8,10 @@ three operations with DynamoDB conditional writes. `open_store(url)` picks one f
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import NamedTuple, Protocol
 from urllib.parse import urlparse
@@ -69,14 +71,31 @@ class IdempotencyStore:
         # One writer at a time in this process: SQLite's busy handler sleeps in coarse steps under
         # contention, a lock hands over immediately. (Several processes still serialize through SQLite.)
         self._write_lock = threading.Lock()
-        with self._conn() as conn:
-            conn.executescript(_SCHEMA)
+        self._create()
+
+    def _create(self) -> None:
+        """WAL and the tables, once per file. Switching the journal mode needs an exclusive lock, and
+        SQLite answers "database is locked" at once, without its busy wait, when another connection
+        holds a shared one: the worker processes of `podemos ingest serve --workers N` create the store
+        in the same instant, and one of them died of it. So: retry for a while, then say what happened."""
+        deadline = time.monotonic() + 30
+        while True:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")  # persistent: later connections need not set it
+                conn.executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            finally:
+                conn.close()
+            time.sleep(random.uniform(0.005, 0.05))
 
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
             # NORMAL is enough: the landing file, not this index, is the durable record (see claim()).
             conn.execute("PRAGMA synchronous=NORMAL")
             # Checkpoint (and fsync the database) every ~40 MB of WAL rather than every 4 MB.

@@ -84,3 +84,32 @@ def test_a_canonical_uuid_is_an_event_id_and_nothing_else(event_id, ok):
     else:
         with pytest.raises(p.EventRejected, match="event_id"):
             p.validate_event(event)
+
+
+def _open_and_claim(path: str, barrier, event_id: str, results) -> None:
+    barrier.wait()  # every process opens the new store in the same instant, as server workers do at start
+    try:
+        store = IdempotencyStore(path)
+        results.put((event_id, [c.outcome for c in store.claim(event_id, [(event_id, "h")])]))
+    except Exception as exc:  # reported, not raised: the parent asserts on what every process got
+        results.put((event_id, repr(exc)))
+
+
+def test_server_processes_starting_together_all_open_the_new_store(tmp_path):
+    """`podemos ingest serve --workers N` starts N processes that create the store at once; SQLite
+    answers "database is locked" to a journal-mode switch without waiting, and a worker died of it."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    for attempt in range(5):  # the race is timing-dependent: several fresh stores
+        path, n = str(tmp_path / f"idem-{attempt}.sqlite"), 6
+        barrier, results = ctx.Barrier(n), ctx.Queue()
+        ids = [str(uuid.uuid4()) for _ in range(n)]
+        procs = [ctx.Process(target=_open_and_claim, args=(path, barrier, e, results)) for e in ids]
+        for proc in procs:
+            proc.start()
+        got = dict(results.get(timeout=60) for _ in procs)
+        for proc in procs:
+            proc.join(timeout=60)
+        assert got == {e: [NEW] for e in ids}
+        assert IdempotencyStore(path).counts() == {"eventos": n, "confirmados": 0}

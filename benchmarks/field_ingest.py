@@ -284,7 +284,27 @@ def throughput(work: Path, batches: int, clients: int, repeat: int, before_rev: 
 STORM_SERVERS = [("uvicorn, 1 proc", []), ("granian, 2 procs", ["--server", "granian", "--workers", "2"])]
 
 
+def photo_floor(work: Path, n: int, backlog: int, threads: int = 8) -> None:
+    """The storm's photos written by a bare loop through the lake's durable exclusive create (temp file,
+    fsync, link, directory fsync), from as many threads as the two server processes run (4 each): the
+    seconds the disk alone needs, whatever the server. On this VM's disk the rate stays near 2,000
+    creates/s from 1 to 32 threads (measured once by hand), so the photos bound the drain from below."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    devices, _ = make_fleet(work / "fleet", n, backlog, seed=3)
+    photos = [(sha, bytes(data)) for d in devices for sha, data in d.outbox.pending_photos()]
+    lake = LakeResource(url=(work / "lake").as_uri())
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        created = sum(pool.map(lambda ph: lake.create_bytes(p.photo_key(ph[0]), ph[1]), photos))
+    seconds = time.perf_counter() - t0
+    print(f"storm floor: the storm's {created:,} photos as durable creates by a bare loop ({threads} threads) take "
+          f"{seconds:.1f} s ({created / seconds:,.0f}/s): no server drains the storm faster on this disk",
+          flush=True)
+
+
 def storm(work: Path, n: int, backlog: int, use_wrk: bool) -> None:
+    photo_floor(work / "floor", n, backlog)
     for name, flags in STORM_SERVERS:
         folder = work / name.replace(", ", "_").replace(" ", "_")
         storm_once(folder / "sdk", name, flags, n, backlog)

@@ -83,6 +83,24 @@ def floor_rate(folder: Path, payloads: list[list[dict]]) -> float:
     return sum(map(len, payloads)) / (time.perf_counter() - t0)
 
 
+def core_rate(folder: Path, payloads: list[list[dict]], device: str, secret: str) -> float:
+    """The same batches through the service core in this process, one thread, no HTTP (`IngestCore.handle`
+    on a fresh store and lake): the ceiling of one server process, whatever the HTTP layer costs."""
+    from podemos_assets.ingesta.auth import DeviceSecrets
+    from podemos_assets.ingesta.service import IngestCore
+    from podemos_assets.resources.idempotency import IdempotencyStore
+
+    core = IngestCore(LakeResource(url=(folder / "lake").as_uri()), IdempotencyStore(folder / "idem.sqlite"),
+                      DeviceSecrets({device: secret}))
+    bodies = encode(payloads, [device])[device]
+    signed_bodies = [(headers(secret, device, body), body) for body in bodies]
+    t0 = time.perf_counter()
+    for h, body in signed_bodies:
+        status = core.handle("POST", "/v1/batches", h, body).status
+        assert status == 200, status
+    return sum(map(len, payloads)) / (time.perf_counter() - t0)
+
+
 def make_payloads(seed: int, batches: int) -> list[list[dict]]:
     rng = random.Random(seed)
     now = datetime.now(UTC).replace(microsecond=0)
@@ -221,7 +239,10 @@ def measure(work: Path, name: str, payload_sets, devices, secrets, args=(), pyth
     home = work / f"home-{name.replace(' ', '_').replace('+', 'p')}"
     env = {"PODEMOS_HOME": str(home), "PODEMOS_DEVICE_SECRETS_FILE": str(work / "s.json")}
     runs = []
-    with serving_subprocess(env, args=list(args), pythonpath=pythonpath) as url:
+    # the tree before the move to podemos_assets/ingesta served from podemos_assets.campo.cli
+    module = ("podemos_assets.ingesta.cli" if pythonpath is None or Path(pythonpath, "podemos_assets/ingesta/cli.py").exists()
+              else "podemos_assets.campo.cli")
+    with serving_subprocess(env, args=list(args), pythonpath=pythonpath, module=module) as url:
         for payloads in payload_sets:  # the same server, fresh event ids per repetition
             bodies = encode(payloads, devices)
             server0, client0 = descendants_cpu_seconds(), own_cpu_seconds()
@@ -266,8 +287,12 @@ def throughput(work: Path, batches: int, clients: int, repeat: int, before_rev: 
                                                  generator)))
     floors += [floor_rate(work / f"floor-b{i}", s) for i, s in enumerate(payload_sets)]
     floor = max(floors)
+    cores = [core_rate(work / f"core-{i}", s, devices[0], secrets[devices[0]]) for i, s in enumerate(payload_sets)]
     print(f"floor (bare loop, same payloads, same fsync policy): {spread(floors)} events/s "
           f"({1e3 * p.MAX_EVENTS / floor:.1f} ms per batch at best); ratios below are against the best, {floor:,.0f}")
+    print(f"the service core alone (in process, one thread, no HTTP): {spread(cores)} events/s "
+          f"({1e3 * p.MAX_EVENTS / max(cores):.1f} ms per batch at best), ratio {spread([c / floor for c in cores], '{:.2f}')}"
+          ": one server process cannot beat it")
     print(f"{'configuration':<32} {'load':<6} {'events/s':>17} {'ms/batch':>11} {'server CPU':>12} "
           f"{'client CPU':>11} {'ratio':>10}")
     for name, generator, runs in results:

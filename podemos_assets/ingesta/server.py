@@ -53,9 +53,10 @@ def serving(app, host: str = "127.0.0.1", port: int | None = None) -> Iterator[s
 @contextlib.contextmanager
 def serving_subprocess(env: dict[str, str], host: str = "127.0.0.1", port: int | None = None,
                        max_in_flight: int | None = None, args: list[str] = (),
-                       pythonpath: str | None = None) -> Iterator[str]:
+                       pythonpath: str | None = None, module: str = "podemos_assets.ingesta.cli") -> Iterator[str]:
     """`podemos ingest serve` in a child process (its own interpreter: no GIL shared with the caller);
-    `args` are extra flags (e.g. `--server granian`); `pythonpath` runs another checkout's package."""
+    `args` are extra flags (e.g. `--server granian`); `pythonpath` runs another checkout's package, whose
+    `module` serves it (older checkouts had the service in `podemos_assets.campo.cli`)."""
     import os
     import subprocess
     import sys
@@ -63,7 +64,7 @@ def serving_subprocess(env: dict[str, str], host: str = "127.0.0.1", port: int |
     import httpx
 
     port = port or free_port(host)
-    cmd = [sys.executable, "-m", "podemos_assets.ingesta.cli", "serve", "--host", host, "--port", str(port)]
+    cmd = [sys.executable, "-m", module, "serve", "--host", host, "--port", str(port)]
     if max_in_flight:
         cmd += ["--max-in-flight", str(max_in_flight)]
     cmd += list(args)

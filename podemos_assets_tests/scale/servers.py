@@ -88,6 +88,34 @@ def postgres_server(db: str = "dagster") -> Iterator[Postgres]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def _atomic_moto_server(port: int):
+    """moto's server, answering one request at a time (connections are still accepted concurrently).
+
+    moto's in-memory backends check a write's condition and then write without a lock (DynamoDB's
+    `put_item` in moto/dynamodb/models/table.py): two concurrent conditional PutItems on one key can both
+    succeed, which DynamoDB never allows, and the race test saw it under load. Serialized, the emulator
+    has the per-request atomicity the real services guarantee; the clients still race each other."""
+    import threading
+
+    from moto.server import DomainDispatcherApplication, MotoRequestHandler, ThreadedMotoServer, create_backend_app
+    from werkzeug.serving import make_server
+
+    class AtomicMotoServer(ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            app, one_at_a_time = DomainDispatcherApplication(create_backend_app), threading.Lock()
+
+            def serialized(environ, start_response):
+                with one_at_a_time:  # the whole response, body included, is produced under the lock
+                    return list(app(environ, start_response))
+
+            self._server = make_server(self._ip_address, self._port, serialized, True,
+                                       request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return AtomicMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+
+
 @contextmanager
 def moto_server() -> Iterator[str]:
     """A moto server (every AWS service it emulates) on loopback; yields its endpoint URL.
@@ -96,11 +124,9 @@ def moto_server() -> Iterator[str]:
     """
     import logging
 
-    from moto.server import ThreadedMotoServer
-
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per request otherwise
     port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = _atomic_moto_server(port)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     env = {

@@ -61,6 +61,8 @@ def open_store(url: str) -> EventStore:
 class IdempotencyStore:
     """Thread-safe: one SQLite connection per thread, claims in short IMMEDIATE transactions."""
 
+    LOCK_TIMEOUT_S = 30.0  # how long a connection, or the store's creation, waits for another's lock
+
     def __init__(self, path: str | Path):
         self.path = str(path)
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -78,16 +80,21 @@ class IdempotencyStore:
         SQLite answers "database is locked" at once, without its busy wait, when another connection
         holds a shared one: the worker processes of `podemos ingest serve --workers N` create the store
         in the same instant, and one of them died of it. So: retry for a while, then say what happened."""
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + self.LOCK_TIMEOUT_S
         while True:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn = sqlite3.connect(self.path, timeout=self.LOCK_TIMEOUT_S, isolation_level=None)
             try:
                 conn.execute("PRAGMA journal_mode=WAL")  # persistent: later connections need not set it
                 conn.executescript(_SCHEMA)
                 return
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
+                if "locked" not in str(exc):
                     raise
+                if time.monotonic() > deadline:
+                    raise sqlite3.OperationalError(
+                        f"idempotency store {self.path}: still locked by another process after "
+                        f"{self.LOCK_TIMEOUT_S:.0f} s; find what holds it (e.g. `fuser {self.path}`) and restart"
+                    ) from exc
             finally:
                 conn.close()
             time.sleep(random.uniform(0.005, 0.05))
@@ -95,7 +102,8 @@ class IdempotencyStore:
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(self.path, timeout=self.LOCK_TIMEOUT_S, isolation_level=None,
+                                   check_same_thread=False)
             # NORMAL is enough: the landing file, not this index, is the durable record (see claim()).
             conn.execute("PRAGMA synchronous=NORMAL")
             # Checkpoint (and fsync the database) every ~40 MB of WAL rather than every 4 MB.

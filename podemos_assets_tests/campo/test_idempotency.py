@@ -113,3 +113,20 @@ def test_server_processes_starting_together_all_open_the_new_store(tmp_path):
             proc.join(timeout=60)
         assert got == {e: [NEW] for e in ids}
         assert IdempotencyStore(path).counts() == {"eventos": n, "confirmados": 0}
+
+
+def test_a_store_locked_for_good_is_a_clear_error_naming_it(tmp_path, monkeypatch):
+    """Retrying is for workers starting together; a lock nobody releases ends in one sentence, not a hang."""
+    import sqlite3
+
+    path = tmp_path / "idem.sqlite"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("CREATE TABLE otra (x)")
+    holder.execute("BEGIN EXCLUSIVE")  # another process in the middle of something
+    monkeypatch.setattr(IdempotencyStore, "LOCK_TIMEOUT_S", 0.3)
+    try:
+        with pytest.raises(sqlite3.OperationalError, match=rf"idempotency store {path}: still locked .* after 0 s"):
+            IdempotencyStore(path)
+    finally:
+        holder.execute("ROLLBACK")
+    assert IdempotencyStore(path).counts() == {"eventos": 0, "confirmados": 0}  # and it opens once released

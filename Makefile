@@ -14,21 +14,28 @@ $(BIN)/uv:
 	$(BIN)/pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 
 # Every install goes through constraints.txt: exact versions, no resolver backtracking.
+# --compile-bytecode: uv, unlike pip, leaves the .pyc to the first import, which never writes them where
+# PYTHONDONTWRITEBYTECODE is set (as on our CI machines); every Dagster process (code server, run worker,
+# step) then compiled dagster, dbt and pandas from source: 10.5 s per definitions load instead of 4.4 s.
+UV_INSTALL := $(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -c constraints.txt
 $(VENV)/.installed: $(BIN)/uv setup.py constraints.txt
 	@echo "==> installing podemos-assets into $(VENV) (pinned by constraints.txt)"
-	@time $(BIN)/uv pip install -q --python $(BIN)/python -c constraints.txt -e .
+	@time $(UV_INSTALL) -e .
 	@touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
 	@echo "==> installing test, Spark and production extras"
-	@time $(BIN)/uv pip install -q --python $(BIN)/python -c constraints.txt -e '.[dev,spark,prod]'
+	@time $(UV_INSTALL) -e '.[dev,spark,prod]'
 	@touch $@
 
 # The dbt manifest, once per content of sql/ (a digest check when nothing changed): definitions loads
 # never run `dbt parse` themselves unless sql/ changed since.
+# Our own package is installed editable, so its bytecode is compiled here (only files changed since).
 install: $(VENV)/.installed
+	@$(BIN)/python -m compileall -q podemos_assets
 	@$(BIN)/python -m podemos_assets.resources.dbt
 install-dev: $(VENV)/.installed-dev
+	@$(BIN)/python -m compileall -q podemos_assets podemos_assets_tests
 	@$(BIN)/python -m podemos_assets.resources.dbt
 
 demo: install

@@ -1,8 +1,12 @@
 """Start-up costs (issue 15 point 1): definitions load, `podemos --help`, and a UI-launched run's start.
 
-Each figure is measured twice in the same run, on this checkout and on a baseline commit (the one before
-the fast-load work, checked out with `git worktree` into a temporary directory and imported through
-PYTHONPATH with the same venv), and printed with its goal:
+Each figure is measured three times in the same run and printed with its goal:
+  - "before": a baseline commit (the one before the fast-load work, checked out with `git worktree` into a
+    temporary directory and imported through PYTHONPATH with the same venv);
+  - "no-pyc": this checkout with no bytecode, as every process ran before `make install` compiled it
+    (PYTHONPYCACHEPREFIX points at an empty directory and PYTHONDONTWRITEBYTECODE=1, so each import
+    compiles from source: what uv's install left on machines that set PYTHONDONTWRITEBYTECODE);
+  - "after": this checkout as `make install` leaves it.
   - definitions load: `import podemos_assets.definitions` in a fresh interpreter, median of 3 (goal <= 3 s);
     also once as `dagster dev` loads it (DAGSTER_IS_DEV_CLI=1), where the baseline ran `dbt parse`;
   - `podemos --help`, median of 3 (goal <= 1 s);
@@ -44,28 +48,42 @@ def timed(argv: list[str], env: dict[str, str], cwd: Path, expect: str | None = 
 
 
 def tree_env(tree: Path, home: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DAGSTER_HOME", "PODEMOS_HOME", "DAGSTER_IS_DEV_CLI")}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DAGSTER_HOME", "PODEMOS_HOME", "DAGSTER_IS_DEV_CLI", "PYTHONPYCACHEPREFIX")}
     # PYTHONPATH comes before the editable install's finder: `podemos_assets` resolves in `tree`.
     env.update(PYTHONPATH=str(tree), PODEMOS_HOME=str(home), DAGSTER_HOME=str(home / "dagster_home"),
                PYTHONWARNINGS="ignore", **extra)
     return env
 
 
-def measure(trees: dict[str, Path], scratch: Path, runs: int) -> dict[str, dict[str, float]]:
-    """Samples alternate between the trees, so a neighbour's load on the shared cores hits both alike."""
-    envs = {label: tree_env(tree, scratch / f"home-{label}") for label, tree in trees.items()}
+def no_bytecode(scratch: Path) -> dict[str, str]:
+    """Every import compiles from source: .pyc are looked for (and never written) in an empty directory."""
+    (scratch / "empty-pycache").mkdir(exist_ok=True)
+    return {"PYTHONPYCACHEPREFIX": str(scratch / "empty-pycache"), "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def bytecode_share(site_packages: Path) -> float:
+    """Share of the venv's installed modules that have their .pyc (1.0 after `make install`)."""
+    sources = list(site_packages.glob("dagster/**/*.py"))
+    compiled = {p.name.split(".")[0] for p in site_packages.glob("dagster/**/__pycache__/*.pyc")}
+    return sum(p.stem in compiled for p in sources) / max(len(sources), 1)
+
+
+def measure(configs: dict[str, tuple[Path, dict[str, str]]], scratch: Path, runs: int) -> dict[str, dict[str, float]]:
+    """Samples alternate between the configurations, so a neighbour's load on the shared cores hits all alike."""
+    envs = {label: tree_env(tree, scratch / f"home-{label}", **extra) for label, (tree, extra) in configs.items()}
     load = [sys.executable, "-c", LOAD]
     helps = [sys.executable, str(BIN / "podemos"), "--help"]
-    for label, tree in trees.items():  # warm-up: bytecode, and the baseline's first `dbt parse`
+    for label, (tree, _) in configs.items():  # warm-up: our bytecode, and the baseline's first `dbt parse`
         timed(load, envs[label], tree, expect=str(tree / "podemos_assets"))
-    samples: dict[str, dict[str, list[float]]] = {label: {"load": [], "help": []} for label in trees}
+    samples: dict[str, dict[str, list[float]]] = {label: {"load": [], "help": []} for label in configs}
     for _ in range(runs):
-        for label, tree in trees.items():
+        for label, (tree, _) in configs.items():
             samples[label]["load"].append(timed(load, envs[label], tree, expect=str(tree / "podemos_assets")))
             samples[label]["help"].append(timed(helps, envs[label], tree))
     figures = {label: {k: statistics.median(v) for k, v in s.items()} for label, s in samples.items()}
-    for label, tree in trees.items():  # as each process `dagster dev` starts loads it (baseline: + dbt parse)
-        dev_env = tree_env(tree, scratch / f"home-{label}", DAGSTER_IS_DEV_CLI="1")
+    for label, (tree, extra) in configs.items():  # as each process `dagster dev` starts loads it
+        dev_env = tree_env(tree, scratch / f"home-{label}", DAGSTER_IS_DEV_CLI="1", **extra)
         figures[label]["dev_load"] = timed(load, dev_env, tree, expect=str(tree / "podemos_assets"))
     return figures
 
@@ -80,7 +98,7 @@ STATUS = """query($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }
 UI_ASSET, UI_PARTITION = ["regulatorio", "catalogos_cnbv"], "2026-11-05"
 
 
-def ui_start(tree: Path, home: Path, launches: int = 3, timeout: float = 300) -> float:
+def ui_start(tree: Path, home: Path, extra: dict[str, str], launches: int = 3, timeout: float = 300) -> float:
     """Seconds from a GraphQL launch (what the UI's Materialize button sends) to the run's STARTED, median
     of `launches` launched one after another (each waits for the previous run to end, untimed): the queue
     is polled on an interval, so a single launch lands anywhere in it."""
@@ -89,7 +107,7 @@ def ui_start(tree: Path, home: Path, launches: int = 3, timeout: float = 300) ->
     sys.path.insert(0, str(REPO))
     from podemos_assets_tests.ui.webserver import dagster_webserver, stop_group
 
-    env = tree_env(tree, home, PODEMOS_AUTOMATION="pausada")  # no sensor launches anything but our run
+    env = tree_env(tree, home, PODEMOS_AUTOMATION="pausada", **extra)  # no sensor launches anything but our run
     subprocess.run([sys.executable, str(BIN / "podemos"), "instance-setup"], env=env, cwd=tree, check=True,
                    capture_output=True)
     daemon_log = (home / "daemon.log").open("w")
@@ -123,7 +141,7 @@ def ui_start(tree: Path, home: Path, launches: int = 3, timeout: float = 300) ->
                 if started is None:
                     raise SystemExit(f"run {run_id} not started after {timeout:.0f} s")
                 samples.append(started)
-            print(f"  {tree.name}: UI-launched runs, launch to STARTED: "
+            print(f"  {tree.name}{' (no .pyc)' if extra else ''}: UI-launched runs, launch to STARTED: "
                   + ", ".join(f"{x:.2f}" for x in samples) + " s", flush=True)
             return statistics.median(samples)
     finally:
@@ -141,30 +159,40 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline", default=BASELINE, help=f"commit to compare with (default {BASELINE})")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--ui", action="store_true", help="also time a UI-launched run's start (~2 min more)")
+    parser.add_argument("--ui", action="store_true", help="also time a UI-launched run's start (~4 min more)")
     args = parser.parse_args()
+    share = bytecode_share(Path(dg_site_packages()))
+    if share < 0.99:
+        print(f"warning: only {share:.0%} of dagster's modules have bytecode in this venv; run `make install` "
+              "(uv pip install --compile-bytecode) for the 'after' figures to mean what they say", flush=True)
     scratch = Path(tempfile.mkdtemp(prefix="podemos-startup-"))
     base = scratch / "base"
     subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(base), args.baseline], check=True)
     try:
         print(f"baseline {args.baseline} in {base}; this checkout {REPO}; {os.cpu_count()} cores", flush=True)
-        trees = {"before": base, "after": REPO}
-        figures = measure(trees, scratch, args.runs)
-        for label, tree in trees.items():
+        configs = {"before": (base, no_bytecode(scratch)), "no-pyc": (REPO, no_bytecode(scratch)), "after": (REPO, {})}
+        figures = measure(configs, scratch, args.runs)
+        for label, (tree, extra) in configs.items():
             if args.ui:
-                figures[label]["ui_start"] = ui_start(tree, scratch / f"ui-{label}")
+                figures[label]["ui_start"] = ui_start(tree, scratch / f"ui-{label}", extra)
             print(f"  {label}: " + ", ".join(f"{k} {v:.2f} s" for k, v in figures[label].items()), flush=True)
-        b, a = figures["before"], figures["after"]
-        print(f"definitions load (fresh interpreter, median of {args.runs}): {verdict('load', b['load'], a['load'])}")
-        print(f"definitions load as `dagster dev` loads it (1 run):   before {b['dev_load']:6.2f} s, "
-              f"after {a['dev_load']:6.2f} s (x{b['dev_load'] / a['dev_load']:.1f} faster)")
-        print(f"`podemos --help` (median of {args.runs}):                  {verdict('help', b['help'], a['help'])}")
-        if args.ui:
-            print(f"UI-launched run, launch to STARTED (median):      {verdict('ui_start', b['ui_start'], a['ui_start'])}")
+        b, n, a = figures["before"], figures["no-pyc"], figures["after"]
+        for title, key in ((f"definitions load (fresh interpreter, median of {args.runs})", "load"),
+                           (f"`podemos --help` (median of {args.runs})", "help"),
+                           *((("UI-launched run, launch to STARTED (median)", "ui_start"),) if args.ui else ())):
+            print(f"{title}:\n  baseline {args.baseline} -> this checkout: {verdict(key, b[key], a[key])}\n"
+                  f"  this checkout, no .pyc -> with .pyc:  {verdict(key, n[key], a[key])}")
+        print(f"definitions load as `dagster dev` loads it (1 run): before {b['dev_load']:.2f} s, "
+              f"no-pyc {n['dev_load']:.2f} s, after {a['dev_load']:.2f} s")
         print(json.dumps(figures))
     finally:
         subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(base)], check=False)
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def dg_site_packages() -> str:
+    import sysconfig
+    return sysconfig.get_paths()["purelib"]
 
 
 if __name__ == "__main__":

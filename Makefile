@@ -18,7 +18,8 @@ $(BIN)/uv:
 # PYTHONDONTWRITEBYTECODE is set (as on our CI machines); every Dagster process (code server, run worker,
 # step) then compiled dagster, dbt and pandas from source: 10.5 s per definitions load instead of 4.4 s.
 UV_INSTALL := $(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -c constraints.txt
-$(VENV)/.installed: $(BIN)/uv setup.py constraints.txt
+# The Makefile is a prerequisite: a venv installed before a change of these recipes is installed again.
+$(VENV)/.installed: $(BIN)/uv setup.py constraints.txt Makefile
 	@echo "==> installing podemos-assets into $(VENV) (pinned by constraints.txt)"
 	@time $(UV_INSTALL) -e .
 	@touch $@

@@ -25,6 +25,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -161,7 +162,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--ui", action="store_true", help="also time a UI-launched run's start (~4 min more)")
     args = parser.parse_args()
-    share = bytecode_share(Path(dg_site_packages()))
+    share = bytecode_share(Path(sysconfig.get_paths()["purelib"]))
     if share < 0.99:
         print(f"warning: only {share:.0%} of dagster's modules have bytecode in this venv; run `make install` "
               "(uv pip install --compile-bytecode) for the 'after' figures to mean what they say", flush=True)
@@ -188,11 +189,6 @@ def main() -> None:
     finally:
         subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(base)], check=False)
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-def dg_site_packages() -> str:
-    import sysconfig
-    return sysconfig.get_paths()["purelib"]
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from podemos_assets.pagos import schemas
 from podemos_assets.pagos.automation import AFTER_ITS_DAY
 from podemos_assets.pagos.extracts import read_day
 from podemos_assets.pagos.layout import compact
-from podemos_assets.pagos.merge import merge_day
+from podemos_assets.pagos.merge import CURRENT_POR_CLIENTE, merge_day
 from podemos_assets.pagos.partitions import PAYMENT_DAY_PARTITIONS, SINGLE_RUN_BACKFILL, extract_deps
 from podemos_assets.resources import WAREHOUSE_POOL, LakeResource, WarehouseResource
 from podemos_assets.sucursales.partitions import BRANCHES
@@ -64,7 +64,9 @@ def pagos_merge(context: dg.AssetExecutionContext, config: MergeConfig, lake: La
             for table in ("pagos_historicos", "pagos_por_cliente"):
                 compact(con, table)
         con.execute("CHECKPOINT")
-        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in schemas.TABLES}
+        # the client projection holds its rows minus the retired ones (merge.CURRENT_POR_CLIENTE)
+        held = {t: f"SELECT * FROM {t}" for t in schemas.TABLES} | {"pagos_por_cliente": CURRENT_POR_CLIENTE}
+        counts = {t: con.execute(f"SELECT count(*) FROM ({sql})").fetchone()[0] for t, sql in held.items()}
         motivos = dict(con.execute("SELECT motivo, count(*) FROM pagos_cuarentena GROUP BY 1 ORDER BY 1").fetchall())
     seconds = round(time.perf_counter() - t0, 2)
     for table in schemas.TABLES:

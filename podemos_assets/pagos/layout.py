@@ -14,15 +14,19 @@ FIX = ("re-sort the table: materialize pagos/pagos_historicos with run config "
 
 
 def compact(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    """Rewrite `table` in its sort order: tight zone maps, no deleted rows, full row groups."""
+    """Rewrite `table` in its sort order: tight zone maps, no deleted rows, full row groups; for the client
+    projection, without its retired rows (the merge only appends them: merge.CURRENT_POR_CLIENTE)."""
     from podemos_assets.pagos.ddl import duckdb_create
-    from podemos_assets.pagos.merge import TABLES
+    from podemos_assets.pagos.merge import CURRENT_POR_CLIENTE, RETIRADOS, TABLES
 
     tmp = f"{table}__compactando"
+    rows = CURRENT_POR_CLIENTE if table == "pagos_por_cliente" else f"SELECT * FROM {table}"
     con.execute("BEGIN TRANSACTION")
     con.execute(f"DROP TABLE IF EXISTS {tmp}")
     con.execute(duckdb_create(TABLES[table], tmp))
-    con.execute(f"INSERT INTO {tmp} SELECT * FROM {table} ORDER BY {COMPACT_ORDER[table]}")
+    con.execute(f"INSERT INTO {tmp} SELECT * FROM ({rows}) ORDER BY {COMPACT_ORDER[table]}")
+    if table == "pagos_por_cliente":
+        con.execute(f"DELETE FROM {RETIRADOS}")
     con.execute(f"DROP TABLE {table}")
     con.execute(f"ALTER TABLE {tmp} RENAME TO {table}")
     con.execute("COMMIT")

@@ -8,8 +8,9 @@ from decimal import Decimal
 import duckdb
 import pytest
 
+from podemos_assets.pagos import layout
 from podemos_assets.pagos.extracts import ExtractContractError, read_day
-from podemos_assets.pagos.merge import merge_day
+from podemos_assets.pagos.merge import CURRENT_POR_CLIENTE, RETIRADOS, merge_day
 from podemos_assets.resources.lake import LakeResource
 from podemos_assets_tests.pagos.lake_fixture import (
     ZONES,
@@ -46,6 +47,15 @@ def seed_dims(lake, con, suc="suc_001", fecha="2026-11-01", cuentas=(10,), clien
 
 def pagos(con, table="pagos_historicos"):
     return con.execute(f"SELECT id_pago, monto, extraccion FROM {table} ORDER BY id_pago").fetchall()
+
+
+def projection(con):
+    """What the client projection holds (its rows minus the retired ones), as the client report reads it."""
+    return con.execute(f"SELECT id_cliente, id_pago, monto FROM ({CURRENT_POR_CLIENTE}) ORDER BY ALL").fetchall()
+
+
+def published_by_client(con):
+    return con.execute("SELECT id_cliente, id_pago, monto FROM pagos_historicos ORDER BY ALL").fetchall()
 
 
 def test_latest_version_wins_by_source_updated_at(lake, con):
@@ -121,7 +131,7 @@ def test_unknown_loan_waits_in_quarantine_and_leaves_when_the_loan_arrives(lake,
     assert stats.pagos_released == 2
     assert [r[0] for r in pagos(con)] == [gid(1, "suc_001"), gid(2, "suc_001")]
     assert pagos(con, "pagos_cuarentena") == []
-    assert con.execute("SELECT count(*) FROM pagos_por_cliente").fetchone()[0] == 2
+    assert len(projection(con)) == 2 and projection(con) == published_by_client(con)
 
 
 def test_local_dates_and_utc_instants_per_branch_zone(lake, con):
@@ -198,7 +208,8 @@ def test_stored_versions_are_found_by_id_range_even_when_ids_do_not_follow_the_d
         (1, "2026-11-09", "11.00"), (2, "2026-11-01", "10.00"), (3, "2026-11-05", "10.00"),
         (4, "2026-11-05", "14.00"), (5, "2026-11-09", "10.00"), (6, "2026-11-09", "16.00"),
         (7, "2026-11-05", "71.00")]
-    assert con.execute("SELECT count(*), count(DISTINCT id_pago) FROM pagos_por_cliente").fetchone() == (7, 7)
+    assert con.execute(f"SELECT count(*), count(DISTINCT id_pago) FROM ({CURRENT_POR_CLIENTE})").fetchone() == (7, 7)
+    assert projection(con) == published_by_client(con)
     rollup = con.execute("SELECT fecha_pago, pagos, monto, id_origen_min, id_origen_max FROM pagos_diario_sucursal "
                          "ORDER BY 1").fetchall()
     assert [(str(f), p, str(m), lo, hi) for f, p, m, lo, hi in rollup] == [
@@ -223,3 +234,34 @@ def test_a_warehouse_without_id_ranges_gets_them_filled_before_its_next_merge(la
                                                   (gid(2, "suc_001"), Decimal("25.00"))]
     assert con.execute("SELECT pagos, monto, id_origen_min, id_origen_max FROM pagos_diario_sucursal").fetchall() == [
         (2, Decimal("35.00"), 1, 2)]
+
+
+def test_the_client_projection_is_appended_to_and_holds_exactly_the_latest_versions(lake, con):
+    """A correction back to earlier values (A -> B -> A), a payment moved to another client and a payment
+    deleted at the branch: the merge deletes nothing from the projection, yet it holds what is published;
+    compaction applies the retirements and leaves the same rows."""
+    seed_dims(lake, con, clientes=(5, 6))
+    day1 = [tx(1, 10, 5, dt(2026, 11, 1, 9), "100.00"), tx(2, 10, 5, dt(2026, 11, 1, 9), "20.00"),
+            tx(3, 10, 5, dt(2026, 11, 1, 9), "30.00")]
+    write_extract(lake, "transacciones", "2026-11-01", "suc_001", day1)
+    merge(lake, con, "2026-11-01")
+    write_extract(lake, "transacciones", "2026-11-02", "suc_001", [
+        tx(1, 10, 5, dt(2026, 11, 1, 9), "150.00", updated_at=dt(2026, 11, 2, 8)),   # A -> B
+        tx(2, 10, 6, dt(2026, 11, 1, 9), "20.00", updated_at=dt(2026, 11, 2, 8))])   # client 5 -> 6
+    write_bajas(lake, "transacciones", "suc_001", "2026-11-02", [3])                # deleted at the branch
+    merge(lake, con, "2026-11-02")
+    write_extract(lake, "transacciones", "2026-11-03", "suc_001",
+                  [tx(1, 10, 5, dt(2026, 11, 1, 9), "100.00", updated_at=dt(2026, 11, 3, 8))])  # B -> A
+    merge(lake, con, "2026-11-03")
+
+    expected = [(gid(5, "suc_001"), gid(1, "suc_001"), Decimal("100.00")),
+                (gid(6, "suc_001"), gid(2, "suc_001"), Decimal("20.00"))]
+    assert published_by_client(con) == expected
+    assert projection(con) == expected
+    # appended, not deleted: the 3 first rows and the 3 versions since; one retirement per replaced row (4)
+    assert con.execute("SELECT count(*) FROM pagos_por_cliente").fetchone()[0] == 6
+    assert con.execute(f"SELECT count(*) FROM {RETIRADOS}").fetchone()[0] == 4
+    layout.compact(con, "pagos_por_cliente")
+    assert con.execute("SELECT count(*) FROM pagos_por_cliente").fetchone()[0] == 2
+    assert con.execute(f"SELECT count(*) FROM {RETIRADOS}").fetchone()[0] == 0
+    assert projection(con) == expected

@@ -162,7 +162,9 @@ TABLES: dict[str, WarehouseTable] = {
         "they leave when the reason goes away.", False),
     "pagos_por_cliente": WarehouseTable(
         PagosPorCliente, ("id_cliente", "fecha_pago"), "id_cliente",
-        "Client-ordered projection of pagos_historicos, for a client's payment history.", True),
+        "Client-ordered projection of pagos_historicos, for a client's payment history. Append-only between "
+        "compactions: it holds its rows minus those in pagos_por_cliente_retirados (read it through the "
+        "historial_pagos_cliente view).", True),
     "pagos_diario_sucursal": WarehouseTable(
         PagosDiarioSucursal, ("fecha_pago", "sucursal"), None,
         "Rollup per day, branch and status, recomputed for exactly the days that changed.", True),

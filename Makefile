@@ -2,6 +2,9 @@
 SHELL := /bin/bash
 VENV := .venv
 BIN := $(VENV)/bin
+# dbt's own environment: dagster-dbt runs dbt as a subprocess, and dbt-core imported in the Dagster venv
+# cost every Dagster process 1.2 s (docs/architecture.md, "Start-up costs"). resources/dbt.py finds it.
+DBT_VENV := .venv-dbt
 UV_VERSION := 0.13.9
 export PODEMOS_HOME ?= $(CURDIR)/.podemos
 export DAGSTER_HOME ?= $(PODEMOS_HOME)/dagster_home
@@ -22,6 +25,8 @@ UV_INSTALL := $(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python
 $(VENV)/.installed: $(BIN)/uv setup.py constraints.txt Makefile
 	@echo "==> installing podemos-assets into $(VENV) (pinned by constraints.txt)"
 	@time $(UV_INSTALL) -e .
+	@# A venv from before dbt had its own environment still holds dbt-core, which dagster-dbt would import.
+	@$(BIN)/uv pip uninstall -q --python $(BIN)/python dbt-core dbt-duckdb dbt-redshift dbt-postgres dbt-adapters dbt-common dbt-protos dbt-extractor dbt-semantic-interfaces 2>/dev/null || true
 	@touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
@@ -29,13 +34,25 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	@time $(UV_INSTALL) -e '.[dev,spark,prod]'
 	@touch $@
 
+DBT_INSTALL := $(BIN)/uv pip install -q --compile-bytecode --python $(DBT_VENV)/bin/python -c constraints.txt
+$(DBT_VENV)/.installed: $(BIN)/uv sql/requirements.txt constraints.txt Makefile
+	@echo "==> installing dbt into $(DBT_VENV) (sql/requirements.txt)"
+	@$(BIN)/uv venv -q --allow-existing --python $(BIN)/python $(DBT_VENV)
+	@time $(DBT_INSTALL) -r sql/requirements.txt
+	@touch $@
+
+# The Redshift adapter too, for the tests that compile the `prod` target.
+$(DBT_VENV)/.installed-dev: $(DBT_VENV)/.installed sql/requirements-prod.txt
+	@time $(DBT_INSTALL) -r sql/requirements-prod.txt
+	@touch $@
+
 # The dbt manifest, once per content of sql/ (a digest check when nothing changed): definitions loads
 # never run `dbt parse` themselves unless sql/ changed since.
 # Our own package is installed editable, so its bytecode is compiled here (only files changed since).
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(DBT_VENV)/.installed
 	@$(BIN)/python -m compileall -q podemos_assets
 	@$(BIN)/python -m podemos_assets.resources.dbt
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed-dev $(DBT_VENV)/.installed-dev
 	@$(BIN)/python -m compileall -q podemos_assets podemos_assets_tests
 	@$(BIN)/python -m podemos_assets.resources.dbt
 

@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from podemos_assets.resources.dbt import DBT_DIR, ManifestError, manifest_is_current, prepare_manifest
+from podemos_assets.resources.dbt import (
+    DBT_DIR,
+    DBT_VENV,
+    ManifestError,
+    _dbt_executable,
+    manifest_is_current,
+    manifest_of,
+    prepare_manifest,
+)
 
 PREPARE = "import sys; from pathlib import Path; from podemos_assets.resources.dbt import prepare_manifest; " \
           "print(prepare_manifest(Path(sys.argv[1])))"
@@ -64,3 +72,21 @@ def test_a_broken_model_says_what_to_run_and_keeps_no_stamp(project):
         prepare_manifest(project)
     assert "\n" not in str(exc.value)
     assert not manifest_is_current(project)  # the next load tries again instead of trusting a stale manifest
+
+
+def test_a_group_manifest_holds_its_models_and_their_tests_and_names_an_unknown_model():
+    group = manifest_of("historial_pagos_cliente resumen_mensual_sucursal")
+    kinds = {(n["resource_type"], n["name"]) for n in group["nodes"].values()}
+    assert {name for kind, name in kinds if kind == "model"} == {"historial_pagos_cliente", "resumen_mensual_sucursal"}
+    tests = {name for kind, name in kinds if kind == "test"}
+    assert any(t.startswith("unique_historial_pagos_cliente") for t in tests)
+    assert not any("cobranza" in t or "cartera" in t for t in tests)  # the other group's tests stay there
+    with pytest.raises(ManifestError, match=r"\['historial_pagos'\] are not in"):
+        manifest_of("historial_pagos resumen_mensual_sucursal")
+
+
+def test_the_dbt_executable_comes_from_its_own_environment(monkeypatch, tmp_path):
+    assert Path(_dbt_executable()) == DBT_VENV / "bin" / "dbt"  # `make install`'s .venv-dbt
+    monkeypatch.setenv("PODEMOS_DBT_EXECUTABLE", str(tmp_path / "missing" / "dbt"))
+    with pytest.raises(RuntimeError, match="PODEMOS_DBT_EXECUTABLE=.* is not a file"):
+        _dbt_executable()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -33,6 +34,8 @@ STAMP = TARGET_DIR / "podemos_sources.sha256"  # digest of the sources the manif
 # The daily models read their window from these (pagos/reports.py sets them per run). Models that have no
 # window still need a value for dbt to parse the project: any date parses, none is ever built from these.
 PARSE_WINDOW = {"PODEMOS_DBT_MIN_DATE": "2026-10-01", "PODEMOS_DBT_MAX_DATE": "2026-10-02"}
+# The op tag of a `@dbt_assets` group that names its models (`manifest_of`, `PodemosDbtCliResource.build`).
+DBT_SELECT_TAG = "podemos/dbt_select"
 # What dbt writes or downloads, not what it reads: never part of the digest.
 _NOT_SOURCES = {"target", "logs", "dbt_packages", ".user.yml"}
 
@@ -41,13 +44,24 @@ class ManifestError(RuntimeError):
     """The dbt manifest could not be prepared; the message says what to run."""
 
 
+DBT_VENV = REPO_ROOT / ".venv-dbt"  # `make install`; the image sets PODEMOS_DBT_EXECUTABLE instead
+
+
 def _dbt_executable() -> str:
-    """dbt installed beside this interpreter (the venv), else whatever `dbt` is on PATH: `.venv/bin/python`
-    or `.venv/bin/dagster dev` run without an activated venv have no venv bin on PATH."""
-    beside = Path(sys.executable).parent / "dbt"
-    found = str(beside) if beside.exists() else shutil.which("dbt")
+    """dbt from its own environment: PODEMOS_DBT_EXECUTABLE (the image), else the repo's .venv-dbt (`make
+    install`), else whatever `dbt` is on PATH. Never dbt-core in the Dagster venv: dagster-dbt imports it
+    when it is importable, 1.2 s in every Dagster process, and only needs the executable."""
+    configured = os.environ.get("PODEMOS_DBT_EXECUTABLE")
+    if configured:
+        if not Path(configured).is_file():
+            raise RuntimeError(f"PODEMOS_DBT_EXECUTABLE={configured} is not a file: point it at the dbt of the "
+                               "environment installed from sql/requirements.txt")
+        return configured
+    local = DBT_VENV / "bin" / "dbt"
+    found = str(local) if local.exists() else shutil.which("dbt")
     if found is None:
-        raise RuntimeError("dbt is not installed: run `make install` (dbt-core and dbt-duckdb come with the package)")
+        raise RuntimeError(f"dbt is not installed: run `make install` (it installs sql/requirements.txt into "
+                           f"{DBT_VENV.name}/), or set PODEMOS_DBT_EXECUTABLE")
     return found
 
 
@@ -103,6 +117,29 @@ def prepare_manifest(project_dir: Path = DBT_DIR, force: bool = False) -> bool:
         print(f"dbt: manifest prepared for {project_dir} in {time.perf_counter() - t0:.1f} s "
               f"(once per content of {project_dir.name}/)", file=sys.stderr, flush=True)
         return True
+
+
+def manifest_of(models: str, manifest_path: Path = MANIFEST) -> dict:
+    """The manifest restricted to `models` (space-separated names) and the tests that read them, for a
+    `@dbt_assets(select="")` group. dagster-dbt evaluates any other selection with dbt-core in process,
+    which is not installed here (see `_dbt_executable`); our groups are plain model names, so the
+    selection is a filter. `PodemosDbtCliResource.build` selects the same models when dbt runs."""
+    from dagster_dbt.compat import DBT_PYTHON_VERSION  # already imported by the caller's @dbt_assets
+
+    if DBT_PYTHON_VERSION is not None:  # dagster-dbt would select through dbt-core's graph: nothing matches ""
+        raise ManifestError(f"dbt-core {DBT_PYTHON_VERSION} is importable beside Dagster ({sys.executable}); it "
+                            "belongs in its own environment: run `make install` (it moves dbt to .venv-dbt), or "
+                            "uninstall dbt-core here and set PODEMOS_DBT_EXECUTABLE")
+    manifest = json.loads(manifest_path.read_bytes())
+    names = set(models.split())
+    nodes = manifest["nodes"]
+    chosen = {uid for uid, node in nodes.items() if node["resource_type"] == "model" and node["name"] in names}
+    if missing := names - {nodes[uid]["name"] for uid in chosen}:
+        raise ManifestError(f"dbt models {sorted(missing)} are not in {manifest_path}: check the names, or run "
+                            "`make install` if sql/ changed")
+    chosen |= {uid for uid, node in nodes.items()
+               if node["resource_type"] == "test" and chosen & set(node["depends_on"]["nodes"])}
+    return {**manifest, "nodes": {uid: node for uid, node in nodes.items() if uid in chosen}}
 
 
 def dbt_resource(settings: Settings, warehouse: WarehouseResource) -> DbtCliResource:

@@ -2,8 +2,8 @@
 
 Measured on the demo (2 cores): every `dbt.cli(...)` ran `dbt --version` in a subprocess (5.8 s: it imports
 dbt) and built an in-process dbt adapter (4.5 s: it parses dbt's 500 macros), on top of the `dbt build`
-itself. The version is known without a subprocess when the executable is this venv's own dbt (it is the
-installed dbt-core). The adapter serves only `fetch_row_counts()` / `fetch_column_metadata()`, which no asset
+itself. The version is read from the metadata of dbt's own environment (.venv-dbt, where the executable
+lives) without a subprocess. The adapter serves only `fetch_row_counts()` / `fetch_column_metadata()`, which no asset
 here calls; without it dagster-dbt streams dbt's events as they come instead of after dbt exits, and every
 step that opens the warehouse afterwards starts after the dbt process has ended (the invocation waits for it).
 
@@ -20,18 +20,18 @@ from __future__ import annotations
 
 import fcntl
 import os
-import sys
+import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
-from importlib.metadata import version as installed_version
+from importlib.metadata import distributions
 from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource
 from packaging import version
 
-from podemos_assets.resources.dbt import PARSE_WINDOW
+from podemos_assets.resources.dbt import DBT_SELECT_TAG, PARSE_WINDOW
 
 
 @contextmanager
@@ -56,8 +56,12 @@ class PodemosDbtCliResource(DbtCliResource):
 
     @cached_property
     def _cli_version(self) -> version.Version:
-        if Path(self.dbt_executable).parent == Path(sys.executable).parent:
-            return version.parse(installed_version("dbt-core"))  # the venv's dbt is the installed dbt-core
+        # dbt-core's version from its environment's metadata (.venv-dbt, /opt/dbt in the image), not from a
+        # `dbt --version` subprocess per invocation.
+        env = Path(shutil.which(self.dbt_executable) or self.dbt_executable).parent.parent
+        site = [str(p) for p in env.glob("lib/python*/site-packages")]
+        for dist in distributions(name="dbt-core", path=site):
+            return version.parse(dist.version)
         return super()._cli_version  # some other dbt on PATH: ask it
 
     def _initialize_dbt_core_adapter(self, args):  # noqa: ARG002 - no adapter metadata is fetched
@@ -65,12 +69,13 @@ class PodemosDbtCliResource(DbtCliResource):
 
     def build(self, context: dg.AssetExecutionContext, env: Mapping[str, str] | None = None) -> Iterator:
         """`dbt build` of the asset's selection, with `env` (e.g. the run's window) as environment variables."""
+        args = ["build", *_group_selection(context)]
         values = {**PARSE_WINDOW, **(env or {})}
         if self.warehouse_path:
             values["PODEMOS_WAREHOUSE_PATH"] = self.warehouse_path
         if self.target_root is None:  # no home: dagster-dbt's own fresh target directory per invocation
             with _environ(values):
-                invocation = self.cli(["build"], context=context)
+                invocation = self.cli(args, context=context)
             yield from _described(invocation.stream())
             return
         target = Path(self.target_root) / context.op_def.name
@@ -78,8 +83,23 @@ class PodemosDbtCliResource(DbtCliResource):
         with open(target / ".build.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # the warehouse pool already serializes builds; this is the floor
             with _environ(values):
-                invocation = self.cli(["build"], context=context, target_path=target)
+                invocation = self.cli(args, context=context, target_path=target)
             yield from _described(invocation.stream())
+
+
+def _group_selection(context: dg.AssetExecutionContext) -> list[str]:
+    """`--select` of the asset group's models (DBT_SELECT_TAG), or nothing when Dagster runs a subset of the
+    group: dagster-dbt then selects the subset itself, and dbt would take the union of both selections.
+    The groups are declared with select="" (resources/dbt.py, `manifest_of`), so without this dbt would
+    build every model of the project."""
+    group = context.op.tags.get(DBT_SELECT_TAG)
+    if not group:
+        raise dg.Failure(f"{context.op.name} has no {DBT_SELECT_TAG} op tag: declare its models there "
+                         "(pagos/reports.py), or dbt would build the whole project")
+    assets = context.assets_def
+    subset = (assets.keys_by_output_name != assets.node_keys_by_output_name
+              or assets.check_specs_by_output_name != assets.node_check_specs_by_output_name)
+    return [] if subset else ["--select", group]
 
 
 def _described(events: Iterator) -> Iterator:

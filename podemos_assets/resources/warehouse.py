@@ -174,7 +174,7 @@ class RedshiftWarehouse(WarehouseResource):
         )
 
     def _connect(self):
-        import redshift_connector  # installed with dbt-redshift; imported only to connect
+        import redshift_connector  # the prod extra; imported only to connect
 
         password = os.environ.get("REDSHIFT_PASSWORD")
         if not password:

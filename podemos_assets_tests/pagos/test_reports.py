@@ -219,3 +219,37 @@ def test_a_later_day_that_changes_an_old_payment_date_rebuilds_that_date(tmp_pat
     builds = [e["info"]["invocation_id"] for e in events if e["info"]["name"] == "CommandCompleted"]
     full_parses = {e["info"]["invocation_id"] for e in events if e["info"]["name"] == "UnableToPartialParse"}
     assert len(builds) == 2 and full_parses == {builds[0]}, (builds, full_parses)  # the home's first build only
+
+
+def _built_nodes(target) -> set[str]:
+    return {r["unique_id"].split(".")[2]
+            for r in json.loads((target / "run_results.json").read_text())["results"]}
+
+
+def test_each_dbt_group_builds_its_models_and_a_subset_only_the_subset(tmp_path):
+    """The groups are declared on a manifest filtered to their models, with select="" (dbt-core is not in the
+    Dagster venv to evaluate a selection): the build must still select exactly the group's models and their
+    tests, not the project, and a subset launched from the UI only what was selected."""
+    from podemos_assets.config import load_settings
+    from podemos_assets.resources import build_resources
+
+    settings = load_settings({"PODEMOS_HOME": str(tmp_path)})
+    resources = build_resources(settings)
+    generate(resources["lake"])
+    assert dg.materialize([*pagos_defs.assets, *pagos_defs.asset_checks], resources=resources,
+                          selection=dg.AssetSelection.all(), partition_key=DAYS[0].isoformat()).success
+    daily = _built_nodes(settings.home / "dbt" / "reportes_diarios")
+    assert {n for n in daily if not n.startswith(("not_null", "unique", "par_", "cobranza_cuadra"))} == {
+        "cobranza_diaria_sucursal", "cartera_en_riesgo_sucursal"}, daily
+    whole = _built_nodes(settings.home / "dbt" / "reportes_generales")
+    assert {n for n in whole if not n.startswith(("not_null", "unique", "accepted_values"))} == {
+        "resumen_mensual_sucursal", "historial_pagos_cliente"}, whole
+    assert any(n.startswith("unique_historial_pagos_cliente") for n in whole)
+
+    history = dg.AssetKey(["historial_pagos_cliente"])
+    result = dg.materialize([*pagos_defs.assets, *pagos_defs.asset_checks], resources=resources,
+                            selection=dg.AssetSelection.assets(history))
+    assert result.success
+    assert [m.asset_key for m in result.get_asset_materialization_events()] == [history]
+    subset = _built_nodes(settings.home / "dbt" / "reportes_generales")
+    assert {n for n in subset if not n.startswith("unique")} == {"historial_pagos_cliente"}, subset

@@ -3,10 +3,12 @@
 Each figure is measured three times in the same run and printed with its goal:
   - "before": a baseline commit (the one before the fast-load work, checked out with `git worktree` into a
     temporary directory and imported through PYTHONPATH with the same venv);
-  - "no-pyc": this checkout with no bytecode, as every process ran before `make install` compiled it
-    (PYTHONPYCACHEPREFIX points at an empty directory and PYTHONDONTWRITEBYTECODE=1, so each import
-    compiles from source: what uv's install left on machines that set PYTHONDONTWRITEBYTECODE);
-  - "after": this checkout as `make install` leaves it.
+    run with no bytecode (PYTHONPYCACHEPREFIX points at an empty directory and PYTHONDONTWRITEBYTECODE=1,
+    so each import compiles from source: what uv's install left on machines that set PYTHONDONTWRITEBYTECODE);
+  - "dbt-in-process": the commit before dbt moved to its own venv (ad0864c), with bytecode;
+  - "after": this checkout as `make install` leaves it (dbt-core only in .venv-dbt).
+  The two older commits import dbt-core in process: they run with .venv-dbt's site-packages on PYTHONPATH
+  and its bin on PATH, which is what the Dagster venv held before (same versions, constraints.txt).
   - definitions load: `import podemos_assets.definitions` in a fresh interpreter, median of 3 (goal <= 3 s);
     also once as `dagster dev` loads it (DAGSTER_IS_DEV_CLI=1), where the baseline ran `dbt parse`;
   - `podemos --help`, median of 3 (goal <= 1 s);
@@ -33,6 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 BASELINE = "c067f44"  # the commit before the fast-load change (e8cab5e, issue 15 point 1)
+DBT_IN_PROCESS = "ad0864c"  # the last commit whose Dagster venv held dbt-core
 GOALS = {"load": 3.0, "help": 1.0, "ui_start": 10.0}
 LOAD = "import podemos_assets, podemos_assets.definitions; print(podemos_assets.__file__)"
 
@@ -48,12 +51,14 @@ def timed(argv: list[str], env: dict[str, str], cwd: Path, expect: str | None = 
     return elapsed
 
 
-def tree_env(tree: Path, home: Path, **extra: str) -> dict[str, str]:
+def tree_env(tree: Path, home: Path, **given: str) -> dict[str, str]:
+    extra = dict(given)
     env = {k: v for k, v in os.environ.items()
            if k not in ("DAGSTER_HOME", "PODEMOS_HOME", "DAGSTER_IS_DEV_CLI", "PYTHONPYCACHEPREFIX")}
     # PYTHONPATH comes before the editable install's finder: `podemos_assets` resolves in `tree`.
-    env.update(PYTHONPATH=str(tree), PODEMOS_HOME=str(home), DAGSTER_HOME=str(home / "dagster_home"),
-               PYTHONWARNINGS="ignore", **extra)
+    tail = extra.pop("PYTHONPATH_TAIL", None)
+    env.update(PYTHONPATH=f"{tree}:{tail}" if tail else str(tree), PODEMOS_HOME=str(home),
+               DAGSTER_HOME=str(home / "dagster_home"), PYTHONWARNINGS="ignore", **extra)
     return env
 
 
@@ -61,6 +66,13 @@ def no_bytecode(scratch: Path) -> dict[str, str]:
     """Every import compiles from source: .pyc are looked for (and never written) in an empty directory."""
     (scratch / "empty-pycache").mkdir(exist_ok=True)
     return {"PYTHONPYCACHEPREFIX": str(scratch / "empty-pycache"), "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def dbt_in_process(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """What the Dagster venv held before dbt had its own: dbt-core importable and `dbt` on PATH."""
+    dbt_venv = REPO / ".venv-dbt"
+    site = next(dbt_venv.glob("lib/python*/site-packages"))
+    return {"PYTHONPATH_TAIL": str(site), "PATH": f"{dbt_venv / 'bin'}:{os.environ['PATH']}", **(extra or {})}
 
 
 def bytecode_share(site_packages: Path) -> float:
@@ -115,7 +127,7 @@ def ui_start(tree: Path, home: Path, extra: dict[str, str], launches: int = 3, t
     daemon = subprocess.Popen([str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"], cwd=tree, env=env,
                               stdout=daemon_log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        with dagster_webserver(env, home / "webserver.log", timeout=timeout) as url:
+        with dagster_webserver(env, home / "webserver.log", timeout=timeout, cwd=tree) as url:
             gql = lambda query, **variables: httpx.post(  # noqa: E731
                 f"{url}/graphql", json={"query": query, "variables": variables}, timeout=30).json()["data"]
             params = {"selector": {"repositoryLocationName": "podemos_assets.definitions",
@@ -142,7 +154,7 @@ def ui_start(tree: Path, home: Path, extra: dict[str, str], launches: int = 3, t
                 if started is None:
                     raise SystemExit(f"run {run_id} not started after {timeout:.0f} s")
                 samples.append(started)
-            print(f"  {tree.name}{' (no .pyc)' if extra else ''}: UI-launched runs, launch to STARTED: "
+            print(f"  {tree.name}: UI-launched runs, launch to STARTED: "
                   + ", ".join(f"{x:.2f}" for x in samples) + " s", flush=True)
             return statistics.median(samples)
     finally:
@@ -167,27 +179,38 @@ def main() -> None:
         print(f"warning: only {share:.0%} of dagster's modules have bytecode in this venv; run `make install` "
               "(uv pip install --compile-bytecode) for the 'after' figures to mean what they say", flush=True)
     scratch = Path(tempfile.mkdtemp(prefix="podemos-startup-"))
-    base = scratch / "base"
-    subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(base), args.baseline], check=True)
+    base, previous = scratch / "base", scratch / "previous"
+    for tree, commit in ((base, args.baseline), (previous, DBT_IN_PROCESS)):
+        subprocess.run(["git", "-C", str(REPO), "worktree", "add", "--detach", "-q", str(tree), commit], check=True)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(previous / "podemos_assets")], check=True)
     try:
-        print(f"baseline {args.baseline} in {base}; this checkout {REPO}; {os.cpu_count()} cores", flush=True)
-        configs = {"before": (base, no_bytecode(scratch)), "no-pyc": (REPO, no_bytecode(scratch)), "after": (REPO, {})}
+        print(f"baseline {args.baseline} in {base}; dbt in process {DBT_IN_PROCESS} in {previous}; "
+              f"this checkout {REPO}; {os.cpu_count()} cores", flush=True)
+        configs = {"before": (base, dbt_in_process(no_bytecode(scratch))), "dbt-in-process": (previous, dbt_in_process()),
+                   "after": (REPO, {})}
         figures = measure(configs, scratch, args.runs)
         for label, (tree, extra) in configs.items():
             if args.ui:
-                figures[label]["ui_start"] = ui_start(tree, scratch / f"ui-{label}", extra)
+                try:
+                    figures[label]["ui_start"] = ui_start(tree, scratch / f"ui-{label}", extra)
+                except (AssertionError, SystemExit) as exc:  # one configuration's failure keeps the others' figures
+                    log = scratch / f"ui-{label}" / "webserver.log"
+                    tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:]) if log.exists() else ""
+                    print(f"  {label}: UI-launched run not measured: {str(exc)[:300]}\n{tail}", flush=True)
+                    figures[label]["ui_start"] = float("nan")
             print(f"  {label}: " + ", ".join(f"{k} {v:.2f} s" for k, v in figures[label].items()), flush=True)
-        b, n, a = figures["before"], figures["no-pyc"], figures["after"]
+        b, n, a = figures["before"], figures["dbt-in-process"], figures["after"]
         for title, key in ((f"definitions load (fresh interpreter, median of {args.runs})", "load"),
                            (f"`podemos --help` (median of {args.runs})", "help"),
                            *((("UI-launched run, launch to STARTED (median)", "ui_start"),) if args.ui else ())):
             print(f"{title}:\n  baseline {args.baseline} -> this checkout: {verdict(key, b[key], a[key])}\n"
-                  f"  this checkout, no .pyc -> with .pyc:  {verdict(key, n[key], a[key])}")
+                  f"  dbt in process {DBT_IN_PROCESS} -> in its own venv: {verdict(key, n[key], a[key])}")
         print(f"definitions load as `dagster dev` loads it (1 run): before {b['dev_load']:.2f} s, "
-              f"no-pyc {n['dev_load']:.2f} s, after {a['dev_load']:.2f} s")
+              f"dbt in process {n['dev_load']:.2f} s, after {a['dev_load']:.2f} s")
         print(json.dumps(figures))
     finally:
-        subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(base)], check=False)
+        for tree in (base, previous):
+            subprocess.run(["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], check=False)
         shutil.rmtree(scratch, ignore_errors=True)
 
 

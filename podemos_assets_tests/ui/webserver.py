@@ -50,14 +50,15 @@ def wait_until_loaded(base_url: str, proc: subprocess.Popen, log: Path, timeout:
 
 
 @contextmanager
-def dagster_webserver(env: dict[str, str], log: Path, timeout: float = 240):
-    """Yield the base URL of a webserver on `env`'s DAGSTER_HOME; kill it and its code server after."""
+def dagster_webserver(env: dict[str, str], log: Path, timeout: float = 240, cwd: Path = REPO_ROOT):
+    """Yield the base URL of a webserver on `env`'s DAGSTER_HOME; kill it and its code server after. `cwd`
+    holds the workspace.yaml, whose `working_directory: .` puts that checkout first on the code server's path."""
     port = free_port()
     with log.open("w") as out:
         # Own process group, so teardown ends the webserver and the code-server child it spawned.
         proc = subprocess.Popen(
             [str(WEBSERVER), "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-            cwd=REPO_ROOT,
+            cwd=cwd,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -16,6 +16,9 @@ import dagster as dg
 from podemos_assets.config import load_settings
 
 SENSOR_NAME = "automatizacion_podemos"
+# A sensor that runs assets to repair them (with its own run config), not because what they read changed:
+# it is not their automation path, which stays exactly one (podemos_assets_tests/test_automation.py).
+MAINTENANCE = {"podemos/automatizacion": "mantenimiento"}
 
 
 def automation_on() -> bool:

@@ -11,19 +11,24 @@ from collections import defaultdict
 
 import dagster as dg
 
+from podemos_assets.automation import MAINTENANCE
 from podemos_assets.config import REPO_ROOT
+from podemos_assets.pagos import schemas
 
 
 def _running(definition) -> bool:
     return str(definition.default_status).endswith("RUNNING")
 
 
-def automation_paths(defs: dg.Definitions) -> dict[str, list[str]]:
-    """asset key -> the schedules, sensors and automation-condition sensor that would run it."""
+def automation_paths(defs: dg.Definitions, maintenance: bool = False) -> dict[str, list[str]]:
+    """asset key -> the schedules, sensors and automation-condition sensor that would run it (with
+    `maintenance`, only the sensors that repair assets: MAINTENANCE)."""
     repo = defs.get_repository_def()
     graph = defs.resolve_asset_graph()
     paths: dict[str, list[str]] = defaultdict(list)
     for definition in [*repo.schedule_defs, *repo.sensor_defs]:
+        if (getattr(definition, "tags", None) == MAINTENANCE) != maintenance:
+            continue
         if isinstance(definition, dg.AutomationConditionSensorDefinition):
             keys = {k for k in definition.asset_selection.resolve(graph) if graph.get(k).automation_condition}
         elif getattr(definition, "asset_selection", None) is not None:
@@ -47,6 +52,8 @@ def test_every_asset_is_run_by_exactly_one_automation_path():
     doubles = {k: v for k, v in paths.items() if len(v) > 1}
     assert not orphans, f"assets no automation runs: {orphans}"
     assert not doubles, f"assets with more than one automation path: {doubles}"
+    repaired = automation_paths(defs, maintenance=True)
+    assert set(repaired) == set(schemas.TABLES), repaired  # compactacion_pagos, beside pagos_merge's own path
 
 
 def test_all_automation_is_on_by_default_and_one_setting_pauses_it():

@@ -82,4 +82,6 @@ def bajas_aplicadas(warehouse: WarehouseResource) -> dg.AssetCheckResult:
                   "ejemplos": dg.MetadataValue.json([f"{s}:{i}" for s, i in rows[:10]])})
 
 
-CHECKS = [orden_fecha_pago, estadisticas_vigentes, tamano_y_reparto, orden_id_cliente, bajas_aplicadas]
+# The checks whose failure on DuckDB compaction fixes (pagos/automation.py launches it).
+LAYOUT_CHECKS = [orden_fecha_pago, estadisticas_vigentes, tamano_y_reparto, orden_id_cliente]
+CHECKS = [*LAYOUT_CHECKS, bajas_aplicadas]

@@ -24,13 +24,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from unittest import mock
 
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Its own home, whatever the shell names: the Makefile's PODEMOS_HOME after `make demo` holds the demo's
+# 20-branch registry (the registry of a home wins) and goes live on the demo's first day.
+os.environ.update(PODEMOS_HOME=tempfile.mkdtemp(prefix="podemos-bench-home-"), PODEMOS_GO_LIVE="2026-10-01")
 
 import dagster as dg  # noqa: E402
 
@@ -44,8 +47,9 @@ from podemos_assets.sucursales.partitions import BRANCHES, day_window, range_tag
 from podemos_assets.sucursales.registry import Branch  # noqa: E402
 from podemos_assets_tests.sucursales.mariadb import MariaDB  # noqa: E402
 
-DAY = date(2026, 11, 3)
-QUIET_DAY, NORMAL_DAY = date(2026, 11, 4), date(2026, 11, 5)
+# Recent days, so they stay inside the daily window (the last closed months) as the calendar moves on.
+NORMAL_DAY = date.today() - timedelta(days=2)
+DAY, QUIET_DAY = NORMAL_DAY - timedelta(days=2), NORMAL_DAY - timedelta(days=1)
 REPEAT = 3
 
 

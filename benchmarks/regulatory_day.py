@@ -36,6 +36,10 @@ def main() -> int:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every source's row count")
     args = parser.parse_args()
     os.environ.setdefault("PYTHONWARNINGS", "ignore")
+    # Its own home, named before the definitions are imported: the Makefile's PODEMOS_HOME after `make demo`
+    # holds the demo's 20-branch registry and goes live on the demo's first day (after FECHA).
+    home = tempfile.mkdtemp(prefix="bench_regulatorio_")
+    os.environ.update(PODEMOS_HOME=home, PODEMOS_GO_LIVE="2026-10-01")
     import warnings
 
     warnings.simplefilter("ignore")
@@ -53,7 +57,6 @@ def main() -> int:
     from podemos_assets.resources.clock import ClockResource
     from podemos_assets.sucursales.registry import load_registry
 
-    home = tempfile.mkdtemp(prefix="bench_regulatorio_")
     settings = load_settings({"PODEMOS_HOME": home})
     res = build_resources(settings)
     sources, lake = res["sources"], res["lake"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from podemos_assets.resources.dbt import DBT_EXECUTABLE
+from podemos_assets.resources.dbt import dbt_site_packages
 
 # The packages each process imports to load the definitions (docs/architecture.md, "Start-up costs").
 LOADED_BY_EVERY_PROCESS = ("dagster", "dagster_dbt", "pandas", "pandera")
@@ -37,7 +37,7 @@ def test_dbt_lives_in_its_own_environment_with_its_bytecode():
     runs the executable; each `dbt build` is a fresh interpreter, so dbt's own venv needs its bytecode."""
     assert importlib.util.find_spec("dbt") is None, (
         "dbt is importable in the Dagster venv: run `make install` (it moves dbt to .venv-dbt)")
-    site = next(Path(DBT_EXECUTABLE).parent.parent.glob("lib/python*/site-packages"))
+    site = dbt_site_packages()[0]
     sources, missing = _missing_bytecode(site / "dbt")
     assert sources and len(missing) <= 0.01 * len(sources), f"{len(missing)} of {len(sources)} modules of dbt in {site}"
 
@@ -52,7 +52,7 @@ def test_loading_the_definitions_imports_no_dbt():
 def test_a_venv_that_still_holds_dbt_core_is_told_to_reinstall():
     """dbt-core importable beside Dagster (a venv from before .venv-dbt) would make dagster-dbt select through
     dbt's graph, where the groups' select="" matches nothing: the load says what to run instead."""
-    site = next(Path(DBT_EXECUTABLE).parent.parent.glob("lib/python*/site-packages"))
+    site = dbt_site_packages()[0]
     done = subprocess.run([sys.executable, "-W", "ignore", "-c", "import podemos_assets.definitions"],
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(site)})
     assert done.returncode != 0

@@ -4,8 +4,7 @@ Daily models take the run's partition window as the environment variables PODEMO
 and PODEMOS_DBT_MAX_DATE (exclusive), not as `--vars`, which would make dbt re-parse the whole project on
 every build (resources/dbt_cli.py); the broad ones read the rollups and rebuild whole. The manifest is prepared once per content of sql/ (`make install`;
 resources/dbt.py): a load only checks its digest, and parses (once, under a lock) only if sql/ changed.
-Each group gets the manifest restricted to its models (`manifest_of`) and names them in DBT_SELECT_TAG for
-the build: dagster-dbt would evaluate a `select=` with dbt-core in process, which lives in its own venv.
+Each group gets the manifest restricted to its models and names them for the build (`dbt_group`): dagster-dbt would evaluate a `select=` with dbt-core in process, which lives in its own venv.
 """
 
 from collections.abc import Mapping
@@ -18,7 +17,7 @@ from podemos_assets.contracts.dbt import GovernedDbtTranslator
 from podemos_assets.pagos.automation import AFTER_THE_MERGE
 from podemos_assets.pagos.partitions import PAYMENT_DAY_PARTITIONS, SINGLE_RUN_BACKFILL
 from podemos_assets.resources import WAREHOUSE_POOL
-from podemos_assets.resources.dbt import DBT_DIR, DBT_SELECT_TAG, manifest_of, prepare_manifest
+from podemos_assets.resources.dbt import DBT_DIR, dbt_group, prepare_manifest
 from podemos_assets.resources.dbt_cli import PodemosDbtCliResource
 
 prepare_manifest()  # a digest check; `dbt parse` only on a clean clone or after an edit in sql/
@@ -44,8 +43,8 @@ class PagosTranslator(GovernedDbtTranslator):  # + classification, sort/dist key
         return {**super().get_tags(dbt_resource_props), "podemos/audience": "analistas"}
 
 
-@dbt_assets(manifest=manifest_of(PARTITIONED), project=dbt_project, select="", op_tags={DBT_SELECT_TAG: PARTITIONED},
-            name="reportes_diarios", partitions_def=PAYMENT_DAY_PARTITIONS, backfill_policy=SINGLE_RUN_BACKFILL, pool=WAREHOUSE_POOL,
+@dbt_assets(**dbt_group(PARTITIONED), project=dbt_project, name="reportes_diarios",
+            partitions_def=PAYMENT_DAY_PARTITIONS, backfill_policy=SINGLE_RUN_BACKFILL, pool=WAREHOUSE_POOL,
             dagster_dbt_translator=PagosTranslator())
 def reportes_diarios(context: dg.AssetExecutionContext, dbt: PodemosDbtCliResource):
     """Daily collections and portfolio at risk for the run's days (one dbt build for the whole range)."""
@@ -54,8 +53,8 @@ def reportes_diarios(context: dg.AssetExecutionContext, dbt: PodemosDbtCliResour
                                    "PODEMOS_DBT_MAX_DATE": window.end.date().isoformat()})
 
 
-@dbt_assets(manifest=manifest_of(WHOLE), project=dbt_project, select="", op_tags={DBT_SELECT_TAG: WHOLE},
-            name="reportes_generales", pool=WAREHOUSE_POOL, dagster_dbt_translator=PagosTranslator())
+@dbt_assets(**dbt_group(WHOLE), project=dbt_project, name="reportes_generales", pool=WAREHOUSE_POOL,
+            dagster_dbt_translator=PagosTranslator())
 def reportes_generales(context: dg.AssetExecutionContext, dbt: PodemosDbtCliResource):
     """Monthly summary (from the rollup) and the client-history view."""
     yield from dbt.build(context)

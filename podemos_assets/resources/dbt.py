@@ -68,6 +68,11 @@ def _dbt_executable() -> str:
 DBT_EXECUTABLE = _dbt_executable()
 
 
+def dbt_site_packages(executable: str = DBT_EXECUTABLE) -> list[Path]:
+    """The site-packages of the environment `executable` belongs to (its dbt-core metadata and bytecode)."""
+    return sorted((Path(shutil.which(executable) or executable).parent.parent).glob("lib/python*/site-packages"))
+
+
 def sources_digest(project_dir: Path = DBT_DIR) -> str:
     """sha256 over the relative path and bytes of every file dbt may read in the project (a few ms)."""
     digest = hashlib.sha256()
@@ -140,6 +145,12 @@ def manifest_of(models: str, manifest_path: Path = MANIFEST) -> dict:
     chosen |= {uid for uid, node in nodes.items()
                if node["resource_type"] == "test" and chosen & set(node["depends_on"]["nodes"])}
     return {**manifest, "nodes": {uid: node for uid, node in nodes.items() if uid in chosen}}
+
+
+def dbt_group(models: str) -> dict:
+    """The `@dbt_assets` arguments of a group of plain model names: its filtered manifest, the default
+    selection (the only one dagster-dbt evaluates without dbt-core) and the tag the build selects with."""
+    return {"manifest": manifest_of(models), "select": "", "op_tags": {DBT_SELECT_TAG: models}}
 
 
 def dbt_resource(settings: Settings, warehouse: WarehouseResource) -> DbtCliResource:

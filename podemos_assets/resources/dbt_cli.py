@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shutil
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from functools import cached_property
@@ -31,7 +30,7 @@ import dagster as dg
 from dagster_dbt import DbtCliResource
 from packaging import version
 
-from podemos_assets.resources.dbt import DBT_SELECT_TAG, PARSE_WINDOW
+from podemos_assets.resources.dbt import DBT_SELECT_TAG, PARSE_WINDOW, dbt_site_packages
 
 
 @contextmanager
@@ -58,8 +57,7 @@ class PodemosDbtCliResource(DbtCliResource):
     def _cli_version(self) -> version.Version:
         # dbt-core's version from its environment's metadata (.venv-dbt, /opt/dbt in the image), not from a
         # `dbt --version` subprocess per invocation.
-        env = Path(shutil.which(self.dbt_executable) or self.dbt_executable).parent.parent
-        site = [str(p) for p in env.glob("lib/python*/site-packages")]
+        site = [str(p) for p in dbt_site_packages(self.dbt_executable)]
         for dist in distributions(name="dbt-core", path=site):
             return version.parse(dist.version)
         return super()._cli_version  # some other dbt on PATH: ask it
@@ -94,8 +92,8 @@ def _group_selection(context: dg.AssetExecutionContext) -> list[str]:
     build every model of the project."""
     group = context.op.tags.get(DBT_SELECT_TAG)
     if not group:
-        raise dg.Failure(f"{context.op.name} has no {DBT_SELECT_TAG} op tag: declare its models there "
-                         "(pagos/reports.py), or dbt would build the whole project")
+        raise dg.Failure(f"{context.op.name} has no {DBT_SELECT_TAG} op tag: declare the group with "
+                         "resources.dbt.dbt_group (pagos/reports.py), or dbt would build the whole project")
     assets = context.assets_def
     subset = (assets.keys_by_output_name != assets.node_keys_by_output_name
               or assets.check_specs_by_output_name != assets.node_check_specs_by_output_name)

@@ -4,11 +4,12 @@
 (2) wall time of the 200-branch day, orchestration included, in one run (a box of 200 partitions): a day
     with no changes (goal <= 15 s) and a normal day of ~50k changed rows in all (goal <= 30 s), each on the
     embedded SQLite instance (the repo's dagster.yaml) and on a Postgres 15 instance configured as
-    deploy/dagster.prod.yaml (its `storage` and `concurrency` sections; fsync on, as on RDS);
+    deploy/dagster.prod.yaml (its `storage` and `concurrency` sections; fsync on, as on RDS), and as the
+    baseline on the same config under dagster-postgres's stock storage (a new connection per write);
 (3) per-partition orchestration cost vs a bare no-op Dagster materialization on the same instance.
 Run: .venv/bin/python benchmarks/branch_extract.py [--rows 1000000] [--branches 200] [--changed 50000]
      quick: --rows 20000 --branches 20 --changed 5000; --skip-throughput leaves (1) out;
-     --instances sqlite (or postgres) measures one instance; --profile DIR writes a cProfile per day run.
+     --instances sqlite (or postgres-stock, postgres) measures those instances; --profile DIR writes a cProfile per day run.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import functools
 import os
 import pstats
 import resource
@@ -213,18 +215,20 @@ def _durable(pg) -> None:
 
 
 @contextlib.contextmanager
-def postgres_instance(home: Path):
-    """deploy/dagster.prod.yaml's storage (postgres, password auth) and concurrency on a private PostgreSQL 15
-    server with fsync on. The run launcher, coordinator and S3 compute logs are left out: an in-process run
-    uses none of them."""
+def postgres_instance(home: Path, stock: bool = False):
+    """deploy/dagster.prod.yaml's storage (pooled postgres, password auth) and concurrency on a private
+    PostgreSQL 15 server with fsync on; `stock`: the same config under dagster-postgres's own storage (a new
+    connection per write), the baseline. The run launcher, coordinator and S3 compute logs are left out: an
+    in-process run uses none of them."""
     from podemos_assets_tests.scale.servers import postgres_available, postgres_server
 
     if not postgres_available():
         raise SystemExit("PostgreSQL 15 is not installed: `apt-get install postgresql` (or --instances sqlite).")
     prod = yaml.safe_load((REPO_ROOT / "deploy" / "dagster.prod.yaml").read_text())
+    storage = {"postgres": prod["storage"]["custom"]["config"]} if stock else prod["storage"]
     home.mkdir(parents=True)
     (home / "dagster.yaml").write_text(yaml.safe_dump(
-        {"storage": prod["storage"], "concurrency": prod["concurrency"], "telemetry": {"enabled": False}}))
+        {"storage": storage, "concurrency": prod["concurrency"], "telemetry": {"enabled": False}}))
     with postgres_server() as pg:
         _durable(pg)
         with mock.patch.dict(os.environ, pg.env()), dg.DagsterInstance.from_config(str(home)) as instance:
@@ -232,7 +236,10 @@ def postgres_instance(home: Path):
 
 
 INSTANCES = {"sqlite": ("SQLite (embedded default: the repo's dagster.yaml)", sqlite_instance),
-             "postgres": ("Postgres 15 (deploy/dagster.prod.yaml's storage; fsync on, password auth)", postgres_instance)}
+             "postgres": ("Postgres 15 (deploy/dagster.prod.yaml's pooled storage; fsync on, password auth)",
+                          postgres_instance),
+             "postgres-stock": ("Postgres 15, dagster-postgres's stock storage (a connection per write; the baseline)",
+                                functools.partial(postgres_instance, stock=True))}
 
 
 @dg.asset
@@ -273,8 +280,8 @@ def timed_day(instance, probe, resources, ids: list[str], day: date, profile: Pa
     print(f"        {label}: {breakdown(instance, result.run_id, wall0, wall1, len(ids))}")
     if probe:
         opened = probe.sessions() - sessions - 1
-        print(f"        {label}: {opened:,} Postgres sessions opened by Dagster (its postgres storage opens one per "
-              f"write: NullPool) x {probe.connect_ms:.1f} ms to open one here = ~{opened * probe.connect_ms / 1000:.1f} s")
+        print(f"        {label}: {opened:,} Postgres sessions opened by Dagster during the run (the stock storage "
+              f"opens one per write) x {probe.connect_ms:.1f} ms to open one here = ~{opened * probe.connect_ms / 1000:.1f} s")
     if profiler:
         profile.mkdir(parents=True, exist_ok=True)
         profiler.dump_stats(profile / f"{label}.prof")
@@ -326,7 +333,8 @@ def main() -> None:
     parser.add_argument("--branches", type=int, default=200)
     parser.add_argument("--changed", type=int, default=50_000, help="changed rows of the normal day, all branches")
     parser.add_argument("--skip-throughput", action="store_true", help="leave out (1)")
-    parser.add_argument("--instances", default="sqlite,postgres", help="comma-separated: sqlite, postgres")
+    parser.add_argument("--instances", default="sqlite,postgres-stock,postgres",
+                        help="comma-separated: sqlite, postgres-stock, postgres")
     parser.add_argument("--profile", type=Path, help="write a cProfile of each day run here and print its top")
     args = parser.parse_args()
     kinds = [k.strip() for k in args.instances.split(",") if k.strip()]

@@ -5,6 +5,7 @@ here is moto on loopback, not AWS. `.ci/run` installs the postgresql package so 
 """
 
 import shutil
+import time
 
 import dagster as dg
 import psycopg2
@@ -12,6 +13,7 @@ import pytest
 
 from podemos_assets.config import REPO_ROOT
 from podemos_assets.instance import POOL_LIMITS
+from podemos_assets.instance_storage import PooledPostgresStorage
 from podemos_assets_tests.scale.servers import moto_s3, postgres_available, postgres_server
 
 pytestmark = pytest.mark.postgres
@@ -116,3 +118,73 @@ def test_prod_instance_queues_runs_with_limits_retries_and_monitoring(prod_env):
         assert (pools.default_pool_limit, pools.pool_granularity.value) == (1, "op")
         assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
         assert instance.run_monitoring_enabled and instance.run_monitoring_start_timeout_seconds == 300
+
+
+LOG_LINES = 150
+
+
+@dg.asset
+def bitacora_larga(context: dg.AssetExecutionContext) -> None:
+    for i in range(LOG_LINES):  # each line is one event the storage writes
+        context.log.info(f"linea {i}")
+
+
+def _sessions(pg) -> int:
+    """Sessions the server has opened in the database so far. A backend's count reaches the statistics when
+    it ends or, for a long-lived one, within a second: wait until two readings agree."""
+    last = None
+    while True:
+        with psycopg2.connect(host=pg.host, port=pg.port, user=pg.user, password=pg.password, dbname=pg.db) as con:
+            with con.cursor() as cur:
+                cur.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+                now = int(cur.fetchone()[0])
+        con.close()
+        if now - 1 == last:  # the previous reading's own session is the only difference
+            return now
+        last = now
+        time.sleep(1.2)
+
+
+@pytest.mark.parametrize("storage", ["prod", "stock"])
+def test_a_run_keeps_its_connections_instead_of_one_per_event(prod_env, tmp_path, storage):
+    """deploy/dagster.prod.yaml's storage holds one connection per part; dagster-postgres's stock storage
+    (the same config under `storage: postgres:`) opens one per write. Counted by the server itself."""
+    import yaml
+
+    home, pg = prod_env
+    if storage == "stock":
+        config = yaml.safe_load(PROD_YAML.read_text())
+        (tmp_path / "dagster.yaml").write_text(yaml.safe_dump({"storage": {"postgres": config["storage"]["custom"]["config"]}}))
+        home = tmp_path
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        expected = {"prod": "PooledPostgresStorage", "stock": "DagsterPostgresStorage"}[storage]
+        assert instance.get_ref().storage_data.class_name == expected  # what a run worker rebuilds too
+        before = _sessions(pg)
+        result = dg.materialize([bitacora_larga], instance=instance)
+        assert result.success
+        events = len(instance.all_logs(result.run_id))
+    opened = _sessions(pg) - before - 1
+    assert events > LOG_LINES
+    if storage == "prod":
+        assert opened <= 10, f"{opened} sessions for a run of {events} events"
+    else:  # the baseline: what the pooled storage saves
+        assert opened >= events, f"{opened} sessions for a run of {events} events"
+
+
+def test_a_pooled_connection_dropped_by_the_server_is_replaced_before_a_run_writes(prod_env):
+    """A failover, restart or idle timeout ends the pooled connections while the process is idle; the next
+    run must not fail on them (the storage pings a connection idle for more than a second before use)."""
+    home, pg = prod_env
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert dg.materialize([bitacora_larga], instance=instance).success  # the pool now holds its connections
+        with psycopg2.connect(host=pg.host, port=pg.port, user=pg.user, password=pg.password, dbname=pg.db) as con:
+            with con.cursor() as cur:
+                cur.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                assert cur.fetchone()[0] >= 1  # the instance's pooled connections, now dead
+        con.close()
+        time.sleep(PooledPostgresStorage.PING_AFTER_IDLE_S + 0.2)  # idle: the next checkout pings first
+        result = dg.materialize([bitacora_larga], instance=instance)
+        assert result.success
+        stored = [e for e in instance.all_logs(result.run_id) if e.user_message.startswith("linea ")]
+        assert len(stored) == LOG_LINES

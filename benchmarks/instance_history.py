@@ -193,12 +193,14 @@ def write_yaml(home: Path, pg=None) -> None:
     if pg is None:
         (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
         return
-    # deploy/dagster.prod.yaml's storage block (its S3 compute logs and run launcher play no part here).
+    # deploy/dagster.prod.yaml's storage block, its class and config (its S3 compute logs and run launcher
+    # play no part here).
     (home / "dagster.yaml").write_text(
-        "telemetry:\n  enabled: false\nstorage:\n  postgres:\n    postgres_db:\n"
-        f"      username: {pg.user}\n      password: {pg.password}\n      hostname: {pg.host}\n"
-        f"      db_name: {pg.db}\n      port: {pg.port}\n      scheme: postgresql+psycopg2\n"
-        "      params:\n        sslmode: disable\n")
+        "telemetry:\n  enabled: false\nstorage:\n  custom:\n    module: podemos_assets.instance_storage\n"
+        "    class: PooledPostgresStorage\n    config:\n      postgres_db:\n"
+        f"        username: {pg.user}\n        password: {pg.password}\n        hostname: {pg.host}\n"
+        f"        db_name: {pg.db}\n        port: {pg.port}\n        scheme: postgresql+psycopg2\n"
+        "        params:\n          sslmode: disable\n")
 
 
 def fill(home: Path, years: float, branches: int, scratch: Path) -> float:

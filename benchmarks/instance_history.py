@@ -27,6 +27,7 @@ Run: .venv/bin/python benchmarks/instance_history.py [--years 3] [--branches 200
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import shutil
@@ -41,7 +42,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from podemos_assets.config import window_start  # noqa: E402  (a light import: no Dagster)
+from podemos_assets.config import DEFAULT_BRANCH_REGISTRY, window_start  # noqa: E402  (a light import: no Dagster)
 
 SHAPES = {"ventana": "6", "desde_go_live": "0"}
 GOALS = {"tick": 10.0, "graphql": 3.0}
@@ -203,6 +204,26 @@ def write_yaml(home: Path, pg=None) -> None:
         "        params:\n          sslmode: disable\n")
 
 
+def write_registry(podemos_home: Path, branches: int) -> None:
+    """A registry of exactly `branches` in the scratch PODEMOS_HOME (a home's registry wins over the packaged
+    one in every process the benchmark starts): the packaged 200, then copies of them as suc_201, ..."""
+    with DEFAULT_BRANCH_REGISTRY.open(newline="", encoding="utf-8") as f:
+        packaged = list(csv.DictReader(f))
+    rows = []
+    for i in range(branches):
+        row = dict(packaged[i % len(packaged)])
+        if i >= len(packaged):
+            old, new = row["id"], f"suc_{i + 1:03d}"
+            row.update(id=new, nombre=f"{row['nombre']} {i // len(packaged) + 1}", url=row["url"].replace(old, new))
+        rows.append(row)
+    path = podemos_home / "sucursales" / "sucursales.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(packaged[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
 def fill(home: Path, years: float, branches: int, scratch: Path) -> float:
     t0 = time.perf_counter()
     env = {**os.environ, "DAGSTER_HOME": str(home), "PODEMOS_HOME": str(scratch / "podemos_home"),
@@ -252,6 +273,7 @@ def main() -> None:
     print(f"history: {go_live}..{last}, {args.branches} branches")
     with tempfile.TemporaryDirectory(prefix="podemos-history-") as tmp, ExitStack() as stack:
         scratch = Path(tmp)
+        write_registry(scratch / "podemos_home", args.branches)
         for storage in args.storage.split(","):
             pg = None
             if storage == "postgres":

@@ -258,6 +258,12 @@ def main() -> None:
 
     last = date.today() - timedelta(days=1)
     first = last - timedelta(days=round(365 * args.years) - 1)
+    if args.branches > len(BRANCHES):
+        from podemos_assets.config import load_settings
+
+        raise SystemExit(f"--branches {args.branches}: the registry {load_settings().branch_registry} has "
+                         f"{len(BRANCHES)}; give a registry with as many (PODEMOS_BRANCH_REGISTRY, or "
+                         "benchmarks/instance_history.py, which writes one)")
     shape = Shape.of(defs, list(BRANCHES)[: args.branches])
     with dg.DagsterInstance.get() as instance:
         t0 = time.perf_counter()

@@ -15,12 +15,11 @@ import hashlib
 import time
 
 import dagster as dg
+from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES  # queued to canceling
 
 from podemos_assets.automation import MAINTENANCE, sensor_status
 
 NAME = "cache_estado_particiones"
-_IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-              dg.DagsterRunStatus.STARTED]
 
 
 class CacheConfig(dg.Config):
@@ -77,7 +76,7 @@ def status_cache_sensor(context: dg.SensorEvaluationContext):
     stale = stale_caches(context.instance, context.repository_def.asset_graph)
     if not stale:
         return dg.SkipReason("every partition status cache matches its asset's current partitions")
-    if context.instance.get_runs_count(dg.RunsFilter(job_name=NAME, statuses=_IN_FLIGHT)):
+    if context.instance.get_runs_count(dg.RunsFilter(job_name=NAME, statuses=NOT_FINISHED_STATUSES)):
         return dg.SkipReason(f"{len(stale)} cache(s) to rebuild; a rebuild is in flight")
     names = sorted(key.to_user_string() for key in stale)
     # One request per set of definitions: a rebuild that failed is not repeated every tick (its failed run is

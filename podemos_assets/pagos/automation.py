@@ -9,6 +9,7 @@
 
 import dagster as dg
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
+from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES  # queued to canceling
 
 from podemos_assets.automation import MAINTENANCE, after_upstream, sensor_status
 from podemos_assets.pagos.checks import LAYOUT_CHECKS
@@ -24,9 +25,6 @@ COMPACTION_JOB = dg.define_asset_job(
     config={"ops": {"pagos_merge": {"config": {"compactar": True}}}},
     description="pagos_merge of the latest merged day, then compaction of pagos_historicos and pagos_por_cliente "
                 "(the fix the layout checks name); its layout checks run again in the same run")
-_IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-              dg.DagsterRunStatus.STARTED]
-
 
 def _job_of(instance: dg.DagsterInstance, run_id: str) -> str | None:
     run = instance.get_run_by_id(run_id)
@@ -56,7 +54,7 @@ def compaction_sensor(context: dg.SensorEvaluationContext, warehouse: WarehouseR
     if after_compaction:
         return dg.SkipReason(f"layout check(s) {after_compaction} still fail after a compaction: compacting "
                              "again would not fix them; see the check's description")
-    if context.instance.get_runs_count(dg.RunsFilter(job_name=COMPACTION_JOB.name, statuses=_IN_FLIGHT)):
+    if context.instance.get_runs_count(dg.RunsFilter(job_name=COMPACTION_JOB.name, statuses=NOT_FINISHED_STATUSES)):
         return dg.SkipReason("a compaction is in flight; its checks are read next tick")
     merged = context.instance.get_latest_materialization_event(dg.AssetKey("pagos_historicos"))
     day = merged.dagster_event.partition if merged and merged.dagster_event else None

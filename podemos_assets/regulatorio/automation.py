@@ -20,6 +20,7 @@ import hashlib
 import json
 
 import dagster as dg
+from dagster._core.storage.dagster_run import NOT_FINISHED_STATUSES  # queued to canceling
 
 from podemos_assets.automation import sensor_status
 from podemos_assets.config import GO_LIVE
@@ -37,9 +38,6 @@ SOURCES_JOB = dg.define_asset_job("fuentes_regulatorias", selection=[source_key(
                                   description="Ingests the regulatory sources that arrived or changed")
 PAGOS_KEY = dg.AssetKey("pagos_historicos")
 WAREHOUSE_SOURCE = "sucursales_pagos"
-
-_IN_FLIGHT = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
-              dg.DagsterRunStatus.STARTED]
 
 
 def stale_freshness_checks(now, lake, outbox, instance: dg.DagsterInstance) -> list[dg.AssetCheckKey]:
@@ -65,7 +63,7 @@ def stale_freshness_checks(now, lake, outbox, instance: dg.DagsterInstance) -> l
            description="Runs the per-day freshness checks when a day's verdict changes (judged every minute)")
 def freshness_watch(context: dg.SensorEvaluationContext, lake: LakeResource, outbox: LakeResource,
                     clock: ClockResource):
-    if context.instance.get_runs_count(dg.RunsFilter(job_name=FRESHNESS_JOB.name, statuses=_IN_FLIGHT)):
+    if context.instance.get_runs_count(dg.RunsFilter(job_name=FRESHNESS_JOB.name, statuses=NOT_FINISHED_STATUSES)):
         return dg.SkipReason("a freshness run is in flight; its results are compared next tick")
     stale = stale_freshness_checks(clock.now(), lake, outbox, context.instance)
     if not stale:

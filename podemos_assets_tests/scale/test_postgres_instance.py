@@ -10,10 +10,14 @@ import time
 import dagster as dg
 import psycopg2
 import pytest
+import sqlalchemy
+from dagster_postgres.event_log import PostgresEventLogStorage
 
 from podemos_assets.config import REPO_ROOT
 from podemos_assets.instance import POOL_LIMITS
-from podemos_assets.instance_storage import PooledPostgresStorage
+from podemos_assets.instance_storage import BatchingPostgresEventLogStorage, PooledPostgresStorage
+from podemos_assets.sucursales.assets import log_materializations
+from podemos_assets.sucursales.automation import partition_statuses
 from podemos_assets_tests.scale.servers import moto_s3, postgres_available, postgres_server
 
 pytestmark = pytest.mark.postgres
@@ -71,7 +75,7 @@ def test_runs_events_and_pools_are_stored_in_postgres(prod_env):
 
     # A second instance (new connections, nothing cached) reads everything back from Postgres.
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
+        assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
         for run_id in run_ids:
             assert instance.get_run_by_id(run_id).status == dg.DagsterRunStatus.SUCCESS
         materialized = instance.get_materialized_partitions(extraccion_representativa.key)
@@ -188,3 +192,110 @@ def test_a_pooled_connection_dropped_by_the_server_is_replaced_before_a_run_writ
         assert result.success
         stored = [e for e in instance.all_logs(result.run_id) if e.user_message.startswith("linea ")]
         assert len(stored) == LOG_LINES
+
+
+# A box of branch-days like the night's: a run over many partitions of two assets, reported in batches
+# (log_materializations, as extraccion_sucursales does), two of them failing like unreachable branches.
+box_days = dg.MultiPartitionsDefinition({
+    "fecha": dg.DailyPartitionsDefinition(start_date="2026-11-01", end_date="2026-12-01"),
+    "sucursal": dg.StaticPartitionsDefinition(["suc_001", "suc_002"])})
+BOX = {"dagster/asset_partition_range_start": "2026-11-01|suc_001",
+       "dagster/asset_partition_range_end": "2026-11-30|suc_002"}
+UNREACHABLE = {"2026-11-07|suc_002", "2026-11-21|suc_001"}
+CAJA = [dg.AssetKey(["caja", "grupos"]), dg.AssetKey(["caja", "transacciones"])]
+
+
+@dg.multi_asset(specs=[dg.AssetSpec(k, partitions_def=box_days, skippable=True) for k in CAJA],
+                partitions_def=box_days, can_subset=False)
+def caja_de_sucursales(context: dg.AssetExecutionContext):
+    written = sorted(str(k) for k in context.partition_keys if str(k) not in UNREACHABLE)
+    for start in range(0, len(written), 25):  # chunks, as the extraction reports them
+        for key in CAJA:
+            log_materializations(context, [dg.AssetMaterialization(key, partition=p, metadata={"filas": i})
+                                           for i, p in enumerate(written[start:start + 25], start)])
+    raise dg.Failure(f"{len(UNREACHABLE)} branch-days not extracted", allow_retries=False)
+
+
+def _count_statements(storage) -> list[str]:
+    """The statements the event log storage sends from now on (SQLAlchemy's own hook on its engine)."""
+    sent: list[str] = []
+    sqlalchemy.event.listen(storage._engine, "before_cursor_execute",  # noqa: SLF001 (the engine it writes with)
+                            lambda conn, cursor, statement, *args: sent.append(statement))
+    return sent
+
+
+def _stored(instance, run_id: str) -> dict:
+    """What a run left in the event log, per asset: planned partitions and materialized ones, as lists
+    (a partition twice would show)."""
+    events = instance.all_logs(run_id)
+    out = {}
+    for key in CAJA:
+        planned = [e.dagster_event.partition for e in events
+                   if e.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
+                   and e.dagster_event.asset_key == key]
+        done = [e.dagster_event.partition for e in events
+                if e.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and e.dagster_event.asset_key == key]
+        out[key] = (sorted(planned), sorted(done))
+    return out
+
+
+@pytest.mark.parametrize("storage", ["prod", "stock"])
+def test_a_box_run_is_stored_in_batches_and_reads_back_as_one_by_one(prod_env, tmp_path, monkeypatch, storage):
+    """A run over 60 branch-days: the production storage writes its planned events and its reported
+    materializations in batches (a handful of statements, counted on its engine), and what it stores reads
+    back exactly as the stock storage's one-by-one writes: every partition planned and materialized once,
+    the unreachable ones FAILED (what the catch-up sensor re-requests), the asset's latest materialization
+    the last partition's."""
+    import yaml
+
+    home, _ = prod_env
+    if storage == "stock":
+        config = yaml.safe_load(PROD_YAML.read_text())
+        (tmp_path / "dagster.yaml").write_text(yaml.safe_dump({"storage": {"postgres": config["storage"]["custom"]["config"]}}))
+        home = tmp_path
+        monkeypatch.delenv("DAGSTER_EVENT_BATCH_SIZE", raising=False)  # Dagster's default (the prod storage sets it)
+    keys = box_days.get_partition_keys()
+    written = sorted(set(keys) - UNREACHABLE)
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        sent = _count_statements(instance.event_log_storage)
+        result = dg.materialize([caja_de_sucursales], instance=instance, tags=BOX, raise_on_error=False)
+        statements = len(sent)
+        assert not result.success
+        events = len(instance.all_logs(result.run_id))
+        assert _stored(instance, result.run_id) == {key: (sorted(keys), written) for key in CAJA}
+        for key in CAJA:
+            statuses = partition_statuses(instance, key, keys)
+            assert {k for k, s in statuses.items() if s == dg.AssetPartitionStatus.FAILED} == UNREACHABLE
+            assert {k for k, s in statuses.items() if s == dg.AssetPartitionStatus.MATERIALIZED} == set(written)
+            assert instance.get_latest_materialization_event(key).dagster_event.partition == written[-1]
+        with dg.DagsterInstance.from_config(str(home)) as fresh:  # the UI's reading, from another process
+            failed = fresh.get_status_by_partition(CAJA[1], keys, box_days)
+            assert {k for k, s in failed.items() if s == dg.AssetPartitionStatus.FAILED} == UNREACHABLE
+    assert events > 4 * len(keys)
+    if storage == "prod":
+        assert isinstance(instance.event_log_storage, BatchingPostgresEventLogStorage)
+        assert statements < events / 4, f"{statements} statements for {events} events"
+    else:  # the baseline: two statements or more per event (the insert, the notify, the asset's row)
+        assert statements >= 2 * events, f"{statements} statements for {events} events"
+
+
+@pytest.mark.parametrize("kind", [dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED, dg.DagsterEventType.ASSET_MATERIALIZATION])
+def test_a_failed_batch_leaves_nothing_and_is_written_one_by_one(prod_env, monkeypatch, kind):
+    """A batch of events is one transaction: when it fails (here the asset-key upsert, once), nothing of it
+    stays, and Dagster's fallback (store the events one by one) leaves each event once."""
+    home, _ = prod_env
+    real = BatchingPostgresEventLogStorage._store_asset_event
+    failed = []
+
+    def fail_once(self, conn, event, event_id):
+        if event.dagster_event_type == kind and not failed:
+            failed.append(event_id)
+            raise psycopg2.OperationalError("server closed the connection unexpectedly")
+        return real(self, conn, event, event_id)
+
+    monkeypatch.setattr(BatchingPostgresEventLogStorage, "_store_asset_event", fail_once)
+    keys = box_days.get_partition_keys()
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        result = dg.materialize([caja_de_sucursales], instance=instance, tags=BOX, raise_on_error=False)
+        assert failed, "the batch path was not taken"
+        assert _stored(instance, result.run_id) == {key: (sorted(keys), sorted(set(keys) - UNREACHABLE)) for key in CAJA}

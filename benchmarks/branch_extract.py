@@ -4,13 +4,13 @@
 (2) wall time of the 200-branch day, orchestration included, in one run (a box of 200 partitions): a day
     with no changes (goal <= 15 s) and a normal day of ~50k changed rows in all (goal <= 30 s), each on the
     embedded SQLite instance (the repo's dagster.yaml) and on a Postgres 15 instance configured as
-    deploy/dagster.prod.yaml (its `storage` and `concurrency` sections; fsync on, as on RDS), and as the
-    baseline on the same config under dagster-postgres's stock storage (a new connection per write, events
-    written one by one: Dagster's defaults);
+    deploy/dagster.prod.yaml (its `storage` and `concurrency` sections; fsync on, as on RDS), each with its
+    baseline: the same config under Dagster's own SQLite storage and dagster-postgres's stock storage (a new
+    connection per write; events written one by one: Dagster's defaults);
 (3) per-partition orchestration cost vs a bare no-op Dagster materialization on the same instance.
 Run: .venv/bin/python benchmarks/branch_extract.py [--rows 1000000] [--branches 200] [--changed 50000]
      quick: --rows 20000 --branches 20 --changed 5000; --skip-throughput leaves (1) out;
-     --instances sqlite (or postgres-stock, postgres) measures those instances; --profile DIR writes a cProfile per day run.
+     --instances sqlite (or sqlite-stock, postgres-stock, postgres) measures those instances; --profile DIR writes a cProfile per day run.
 """
 
 from __future__ import annotations
@@ -163,12 +163,18 @@ def create_branches(server: MariaDB, branches: int, changed: int) -> tuple[list[
 
 
 @contextlib.contextmanager
-def sqlite_instance(home: Path):
-    """The embedded default: the repo's dagster.yaml (SQLite under DAGSTER_HOME)."""
+def sqlite_instance(home: Path, stock: bool = False):
+    """The embedded default: the repo's dagster.yaml (SQLite under DAGSTER_HOME, events written in batches);
+    `stock`: the same without its instance class, Dagster's own SQLite storage and defaults (the baseline)."""
     home.mkdir(parents=True)
-    (home / "dagster.yaml").write_text((REPO_ROOT / "dagster.yaml").read_text())
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        yield instance, None
+    config = yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())
+    if stock:
+        config.pop("instance_class")  # whose default storage is the batching one
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    with mock.patch.dict(os.environ):
+        os.environ.pop("DAGSTER_EVENT_BATCH_SIZE", None)  # restored after: set by the batching storages
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            yield instance, None
 
 
 class PostgresProbe:
@@ -240,7 +246,9 @@ def postgres_instance(home: Path, stock: bool = False):
                 yield instance, PostgresProbe(pg)
 
 
-INSTANCES = {"sqlite": ("SQLite (embedded default: the repo's dagster.yaml)", sqlite_instance),
+INSTANCES = {"sqlite-stock": ("SQLite, Dagster's own storage (events one by one; the baseline)",
+                             functools.partial(sqlite_instance, stock=True)),
+             "sqlite": ("SQLite (embedded default: the repo's dagster.yaml, events in batches)", sqlite_instance),
              "postgres": ("Postgres 15 (deploy/dagster.prod.yaml's pooled storage; fsync on, password auth)",
                           postgres_instance),
              "postgres-stock": ("Postgres 15, dagster-postgres's stock storage (a connection per write; the baseline)",
@@ -338,8 +346,8 @@ def main() -> None:
     parser.add_argument("--branches", type=int, default=200)
     parser.add_argument("--changed", type=int, default=50_000, help="changed rows of the normal day, all branches")
     parser.add_argument("--skip-throughput", action="store_true", help="leave out (1)")
-    parser.add_argument("--instances", default="sqlite,postgres-stock,postgres",
-                        help="comma-separated: sqlite, postgres-stock, postgres")
+    parser.add_argument("--instances", default="sqlite-stock,sqlite,postgres-stock,postgres",
+                        help="comma-separated: sqlite-stock, sqlite, postgres-stock, postgres")
     parser.add_argument("--profile", type=Path, help="write a cProfile of each day run here and print its top")
     args = parser.parse_args()
     kinds = [k.strip() for k in args.instances.split(",") if k.strip()]

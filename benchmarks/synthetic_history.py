@@ -43,8 +43,10 @@ from dagster._core.events import (  # noqa: E402
     StepMaterializationData,
 )
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus  # noqa: E402
-from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, SqlEventLogStorageTable  # noqa: E402
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable  # noqa: E402
 from dagster._serdes import serialize_value  # noqa: E402
+
+from podemos_assets.event_batches import insert_events, store_asset_events  # noqa: E402  (what the storages do)
 
 JOB = "__ASSET_JOB"
 BATCH = 4000
@@ -125,13 +127,7 @@ class Writer:
         events, checks, self.events, self.checks = self.events, self.checks, [], []
         with storage.index_transaction() as conn:
             if events:
-                ids = insert_events(storage, conn, events)
-                storage._store_asset_event_tags(conn, events, ids)
-                last = {}
-                for ev, eid in zip(events, ids, strict=True):
-                    last[(ev.dagster_event.asset_key, ev.dagster_event_type)] = (ev, eid)
-                for ev, eid in last.values():
-                    storage._store_asset_event(conn, ev, eid)
+                store_asset_events(storage, conn, events)
             if checks:
                 ids = insert_events(storage, conn, checks)
                 conn.execute(AssetCheckExecutionsTable.insert(), [{
@@ -145,14 +141,6 @@ class Writer:
                     "evaluation_event_storage_id": eid,
                 } for ev, eid in zip(checks, ids, strict=True)])
         self.written += len(events) + len(checks)
-
-
-def insert_events(storage, conn, events: list) -> list[int]:
-    """One executemany with RETURNING (SQLAlchemy's insertmanyvalues), ids in the order of `events`."""
-    rows = [storage._event_to_row(ev) for ev in events]
-    result = conn.execute(SqlEventLogStorageTable.insert().returning(SqlEventLogStorageTable.c.id,
-                                                                     sort_by_parameter_order=True), rows)
-    return [r[0] for r in result.fetchall()]
 
 
 def materialize(w: Writer, run_id: str, at: float, key: dg.AssetKey, partition: str | None,

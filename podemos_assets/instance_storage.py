@@ -6,23 +6,16 @@ Needs the `prod` extra (dagster-postgres); the embedded default (../dagster.yaml
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 
 import sqlalchemy
-from dagster import DagsterEventType
 from dagster._core.events.log import EventLogEntry
-from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 from dagster_postgres import DagsterPostgresStorage
 from dagster_postgres.event_log import PostgresEventLogStorage
 from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_url_from_config
 
-# Dagster's own switch (dagster/_core/instance/utils.py): events that Dagster marks as one batch (a run's
-# planned materializations, written when it is created; a step's per-partition materializations) reach
-# `store_event_batch` together instead of one `store_event` each. Off in Dagster by default; this
-# storage writes such batches in one statement, so it turns the switch on for the processes that use it.
-EVENT_BATCH_SIZE = 500  # rows per INSERT: 7 bind parameters each, far under Postgres' 65,535
+from podemos_assets.event_batches import enable_event_batching, split_batch, store_asset_events
 
 
 class PooledPostgresStorage(DagsterPostgresStorage):
@@ -52,7 +45,7 @@ class PooledPostgresStorage(DagsterPostgresStorage):
         self._event_log_storage = BatchingPostgresEventLogStorage(
             self.postgres_url, self.should_autocreate_tables,
             token_provider=self.event_log_storage._token_provider)  # noqa: SLF001
-        os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", str(EVENT_BATCH_SIZE))  # an operator may set 0: off
+        enable_event_batching()
         for part in (self.run_storage, self.event_log_storage, self.schedule_storage):
             part._engine = create_pg_engine(  # noqa: SLF001 (the attribute each part reads its engine from)
                 part.postgres_url, part._token_provider,  # noqa: SLF001 (IAM auth, when configured)
@@ -100,20 +93,11 @@ class BatchingPostgresEventLogStorage(PostgresEventLogStorage):
     materializations of one asset, commits the INSERT before the rest.) Other events are dagster-postgres's.
     """
 
-    BATCHED = {DagsterEventType.ASSET_MATERIALIZATION_PLANNED, DagsterEventType.ASSET_MATERIALIZATION,
-               DagsterEventType.ASSET_OBSERVATION}
-
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
-        batched = [e for e in events if e.dagster_event_type in self.BATCHED and e.dagster_event.asset_key]
+        batched, others = split_batch(events)
         if len(batched) < 2:
             return super().store_event_batch(events)
-        others = [e for e in events if e not in batched]
         if others:
             super().store_event_batch(others)
         with self.index_transaction() as conn:
-            result = conn.execute(self.prepare_insert_event_batch(batched).returning(SqlEventLogStorageTable.c.id))
-            ids = [int(row[0]) for row in result.fetchall()]
-            self._store_asset_event_tags(conn, batched, ids)
-            last = {(e.dagster_event.asset_key, e.dagster_event_type): (i, e) for e, i in zip(batched, ids)}
-            for event_id, event in sorted(last.values(), key=lambda pair: pair[0]):  # in the order they happened
-                self._store_asset_event(conn, event, event_id)
+            store_asset_events(self, conn, batched)

@@ -23,11 +23,11 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from dagster._core.events import DagsterEvent, DagsterEventBatchMetadata, generate_event_batch_id
 
 from podemos_assets.contracts import lake as paths
 from podemos_assets.contracts import schema_metadata
 from podemos_assets.contracts.sucursales import BRANCH_TABLES, TABLAS
+from podemos_assets.event_batches import log_materializations
 from podemos_assets.resources.branches import BranchesResource, BranchQueryError, BranchUnreachable
 from podemos_assets.resources.lake import LakeResource
 from podemos_assets.sucursales.checks import EXTRACTION_CHECKS
@@ -246,22 +246,6 @@ def extract_box(lake: LakeResource, branches: BranchesResource, keys: list[str],
     if log:
         log(f"extracted {out.partitions} of {len(keys)} branch-days in {time.perf_counter() - t0:.1f} s")
     return out
-
-
-def log_materializations(context: dg.AssetExecutionContext, materializations: list[dg.AssetMaterialization]) -> None:
-    """`context.log_event` for materializations of one asset, marked as one batch of Dagster events.
-
-    Dagster batches the same way the materializations of one partitioned output (execute_step.py), so a
-    storage that writes batches at once does: production's (instance_storage.py) writes such a batch in
-    one INSERT, instead of three committed statements per event, most of a 200-branch run's time. Other
-    storages, and Dagster with batching off (DAGSTER_EVENT_BATCH_SIZE unset), store them one by one."""
-    step = context.op_execution_context.get_step_execution_context()
-    batch = generate_event_batch_id()
-    for i, materialization in enumerate(materializations):
-        end = DagsterEventBatchMetadata(batch, is_end=i == len(materializations) - 1)
-        # what log_event does (its event is logged on creation, then handed to the step's event stream)
-        context.op_execution_context._events.append(  # noqa: SLF001
-            DagsterEvent.asset_materialization(step, materialization, end))
 
 
 @dg.multi_asset(

@@ -16,8 +16,16 @@ from dagster_postgres.event_log import PostgresEventLogStorage
 from podemos_assets.config import REPO_ROOT
 from podemos_assets.instance import POOL_LIMITS
 from podemos_assets.instance_storage import BatchingPostgresEventLogStorage, PooledPostgresStorage
-from podemos_assets.sucursales.assets import log_materializations
 from podemos_assets.sucursales.automation import partition_statuses
+from podemos_assets_tests.caja_de_sucursales import (
+    BOX,
+    CAJA,
+    UNREACHABLE,
+    box_days,
+    caja_de_sucursales,
+    expected,
+    stored,
+)
 from podemos_assets_tests.scale.servers import moto_s3, postgres_available, postgres_server
 
 pytestmark = pytest.mark.postgres
@@ -161,8 +169,8 @@ def test_a_run_keeps_its_connections_instead_of_one_per_event(prod_env, tmp_path
         (tmp_path / "dagster.yaml").write_text(yaml.safe_dump({"storage": {"postgres": config["storage"]["custom"]["config"]}}))
         home = tmp_path
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        expected = {"prod": "PooledPostgresStorage", "stock": "DagsterPostgresStorage"}[storage]
-        assert instance.get_ref().storage_data.class_name == expected  # what a run worker rebuilds too
+        storage_class = {"prod": "PooledPostgresStorage", "stock": "DagsterPostgresStorage"}[storage]
+        assert instance.get_ref().storage_data.class_name == storage_class  # what a run worker rebuilds too
         before = _sessions(pg)
         result = dg.materialize([bitacora_larga], instance=instance)
         assert result.success
@@ -194,49 +202,12 @@ def test_a_pooled_connection_dropped_by_the_server_is_replaced_before_a_run_writ
         assert len(stored) == LOG_LINES
 
 
-# A box of branch-days like the night's: a run over many partitions of two assets, reported in batches
-# (log_materializations, as extraccion_sucursales does), two of them failing like unreachable branches.
-box_days = dg.MultiPartitionsDefinition({
-    "fecha": dg.DailyPartitionsDefinition(start_date="2026-11-01", end_date="2026-12-01"),
-    "sucursal": dg.StaticPartitionsDefinition(["suc_001", "suc_002"])})
-BOX = {"dagster/asset_partition_range_start": "2026-11-01|suc_001",
-       "dagster/asset_partition_range_end": "2026-11-30|suc_002"}
-UNREACHABLE = {"2026-11-07|suc_002", "2026-11-21|suc_001"}
-CAJA = [dg.AssetKey(["caja", "grupos"]), dg.AssetKey(["caja", "transacciones"])]
-
-
-@dg.multi_asset(specs=[dg.AssetSpec(k, partitions_def=box_days, skippable=True) for k in CAJA],
-                partitions_def=box_days, can_subset=False)
-def caja_de_sucursales(context: dg.AssetExecutionContext):
-    written = sorted(str(k) for k in context.partition_keys if str(k) not in UNREACHABLE)
-    for start in range(0, len(written), 25):  # chunks, as the extraction reports them
-        for key in CAJA:
-            log_materializations(context, [dg.AssetMaterialization(key, partition=p, metadata={"filas": i})
-                                           for i, p in enumerate(written[start:start + 25], start)])
-    raise dg.Failure(f"{len(UNREACHABLE)} branch-days not extracted", allow_retries=False)
-
-
 def _count_statements(storage) -> list[str]:
     """The statements the event log storage sends from now on (SQLAlchemy's own hook on its engine)."""
     sent: list[str] = []
     sqlalchemy.event.listen(storage._engine, "before_cursor_execute",  # noqa: SLF001 (the engine it writes with)
                             lambda conn, cursor, statement, *args: sent.append(statement))
     return sent
-
-
-def _stored(instance, run_id: str) -> dict:
-    """What a run left in the event log, per asset: planned partitions and materialized ones, as lists
-    (a partition twice would show)."""
-    events = instance.all_logs(run_id)
-    out = {}
-    for key in CAJA:
-        planned = [e.dagster_event.partition for e in events
-                   if e.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED
-                   and e.dagster_event.asset_key == key]
-        done = [e.dagster_event.partition for e in events
-                if e.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION and e.dagster_event.asset_key == key]
-        out[key] = (sorted(planned), sorted(done))
-    return out
 
 
 @pytest.mark.parametrize("storage", ["prod", "stock"])
@@ -262,7 +233,7 @@ def test_a_box_run_is_stored_in_batches_and_reads_back_as_one_by_one(prod_env, t
         statements = len(sent)
         assert not result.success
         events = len(instance.all_logs(result.run_id))
-        assert _stored(instance, result.run_id) == {key: (sorted(keys), written) for key in CAJA}
+        assert stored(instance, result.run_id) == expected(keys)
         for key in CAJA:
             statuses = partition_statuses(instance, key, keys)
             assert {k for k, s in statuses.items() if s == dg.AssetPartitionStatus.FAILED} == UNREACHABLE
@@ -298,4 +269,4 @@ def test_a_failed_batch_leaves_nothing_and_is_written_one_by_one(prod_env, monke
     with dg.DagsterInstance.from_config(str(home)) as instance:
         result = dg.materialize([caja_de_sucursales], instance=instance, tags=BOX, raise_on_error=False)
         assert failed, "the batch path was not taken"
-        assert _stored(instance, result.run_id) == {key: (sorted(keys), sorted(set(keys) - UNREACHABLE)) for key in CAJA}
+        assert stored(instance, result.run_id) == expected(keys)

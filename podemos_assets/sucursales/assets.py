@@ -171,8 +171,9 @@ def _write_partition(lake: LakeResource, key: str, day: BranchDay,
 
 def _produce(lake: LakeResource, branches: BranchesResource, keys: list[str], out: BoxOutcome,
              results: queue.Queue, stop: threading.Event) -> None:
-    """Chunk by chunk: read (in parallel), validate, write (in parallel); each written partition goes to
-    `results` in key order, then None. An unexpected error goes to `results` instead and ends the work."""
+    """Chunk by chunk: read (in parallel), validate, write (in parallel); each chunk's written partitions go
+    to `results` together, in key order, then None. An unexpected error goes to `results` after what was
+    written before it, and ends the work."""
     pool = ThreadPoolExecutor(max_workers=max(1, branches.parallel_branches))
     try:
         chunks = [keys[i:i + CHUNK] for i in range(0, len(keys), CHUNK)]
@@ -186,8 +187,13 @@ def _produce(lake: LakeResource, branches: BranchesResource, keys: list[str], ou
             writes = [pool.submit(_write_partition, lake, k, d, tables[k]) for k, d in days.items()]
             # the next chunk's reads queue behind these writes: the first materializations come early
             reads = [pool.submit(_read, branches, k) for k in chunks[n + 1]] if n + 1 < len(chunks) else []
-            for f in writes:
-                results.put(f.result())
+            done = []  # the chunk's partitions, handed over together: one batch of events per table
+            try:
+                for f in writes:
+                    done.extend(f.result())
+            finally:  # a write that failed: what was written before it is still reported
+                if done:
+                    results.put(done)
             if stop.is_set():
                 break
         results.put(None)
@@ -209,16 +215,18 @@ def iter_box(lake: LakeResource, branches: BranchesResource, keys: list[str],
                               name="extraccion_sucursales", daemon=True)
     worker.start()
     try:
+        failure: BaseException | None = None
         finished = False
-        while not finished:
+        while not finished and failure is None:
             written: list[tuple[str, str, dict]] = []
-            item = results.get()  # wait for one partition, then take every other one already written
+            item = results.get()  # wait for one chunk, then take whatever else is already written
             while True:
                 if item is None:
                     finished = True
                     break
                 if isinstance(item, BaseException):
-                    raise item
+                    failure = item  # raised once what was written before it is reported
+                    break
                 for tabla, key, metadata, problem in item:
                     if problem:
                         out.mismatches[tabla].append(f"{key}: {problem}")
@@ -232,6 +240,8 @@ def iter_box(lake: LakeResource, branches: BranchesResource, keys: list[str],
             out.materializations.extend(written)
             if written:
                 yield written
+        if failure is not None:
+            raise failure
     finally:
         stop.set()  # the consumer stopped early (an error): finish the chunk in hand, start no other
         worker.join()

@@ -449,3 +449,26 @@ def test_an_unexpected_error_while_writing_fails_the_run_and_stops_the_work(
     with pytest.raises(OSError, match="No space left"):
         extract_box(lake, fast_branches, [f"{DAY}|suc_001", f"{DAY}|suc_002", f"{DAY}|suc_003"])
     assert written == [f"{DAY}|suc_001"]  # nothing after the failed chunk was started
+
+
+def test_a_chunk_is_reported_together_and_a_failed_write_keeps_what_was_written_before_it(
+        mariadb, branch_db, fast_branches, lake, point_branch, monkeypatch):
+    """A chunk's partitions are handed to the op together (one batch of Dagster events per table); when a
+    write fails, the partitions written before it in the chunk are still reported, then the error."""
+    monkeypatch.setattr(assets_module, "CHUNK", 3)
+    keys = [f"{DAY}|suc_00{n}" for n in range(1, 7)]
+    for n in range(1, 7):
+        point_branch(f"suc_00{n}", mariadb.url(branch_db()))
+    original = assets_module._write_partition
+
+    def disk_full_on_the_fifth(lake, key, day, tables):
+        if key.endswith("suc_005"):
+            raise OSError(28, "No space left on device")
+        return original(lake, key, day, tables)
+
+    monkeypatch.setattr(assets_module, "_write_partition", disk_full_on_the_fifth)
+    reported = []
+    with pytest.raises(OSError, match="No space left"):
+        for written in assets_module.iter_box(lake, fast_branches, keys, assets_module.BoxOutcome()):
+            reported.append(sorted({key for _, key, _ in written}))
+    assert reported == [keys[:3], keys[3:4]]  # the first chunk at once; of the second, what preceded the failure

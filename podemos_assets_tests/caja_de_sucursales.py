@@ -5,6 +5,7 @@ does), two of them failing like unreachable branches."""
 import dagster as dg
 
 from podemos_assets.event_batches import log_materializations
+from podemos_assets.sucursales.automation import partition_statuses
 
 box_days = dg.MultiPartitionsDefinition({
     "fecha": dg.DailyPartitionsDefinition(start_date="2026-11-01", end_date="2026-12-01"),
@@ -47,3 +48,21 @@ def expected(keys: list[str]) -> dict:
     """`stored` of a run of `caja_de_sucursales` over `keys`: everything planned, all but UNREACHABLE done."""
     written = sorted(set(keys) - UNREACHABLE)
     return {key: (sorted(keys), written, sorted(keys), written) for key in CAJA}
+
+
+def assert_read_back_as_one_by_one(instance, home, run_id: str) -> None:
+    """What a run of `caja_de_sucursales` over the whole box left reads back as Dagster's event-by-event
+    writes leave it: every partition planned and materialized once (run log and asset index), the
+    unreachable ones FAILED for the catch-up and, from a fresh instance, for the UI; the asset's latest
+    materialization the last partition's."""
+    keys = box_days.get_partition_keys()
+    written = sorted(set(keys) - UNREACHABLE)
+    assert stored(instance, run_id) == expected(keys)
+    for key in CAJA:
+        statuses = partition_statuses(instance, key, keys)
+        assert {k for k, s in statuses.items() if s == dg.AssetPartitionStatus.FAILED} == UNREACHABLE
+        assert {k for k, s in statuses.items() if s == dg.AssetPartitionStatus.MATERIALIZED} == set(written)
+        assert instance.get_latest_materialization_event(key).dagster_event.partition == written[-1]
+    with dg.DagsterInstance.from_config(str(home)) as fresh:  # the UI's reading, from another process
+        failed = fresh.get_status_by_partition(CAJA[1], keys, box_days)
+        assert {k for k, s in failed.items() if s == dg.AssetPartitionStatus.FAILED} == UNREACHABLE

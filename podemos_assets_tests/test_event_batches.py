@@ -10,11 +10,11 @@ from dagster._core.storage.event_log import SqliteEventLogStorage
 
 from podemos_assets.config import REPO_ROOT
 from podemos_assets.instance_storage_sqlite import BatchingSqliteEventLogStorage
-from podemos_assets.sucursales.automation import partition_statuses
 from podemos_assets_tests.caja_de_sucursales import (
     BOX,
     CAJA,
     UNREACHABLE,
+    assert_read_back_as_one_by_one,
     box_days,
     caja_de_sucursales,
     expected,
@@ -67,15 +67,7 @@ def test_a_box_run_is_stored_in_batches_and_reads_back_as_one_by_one(home, monke
         writes = len(opened)
         assert not result.success
         events = len(instance.all_logs(result.run_id))
-        assert stored(instance, result.run_id) == expected(keys)
-        for key in CAJA:
-            statuses = partition_statuses(instance, key, keys)
-            assert {k for k, s in statuses.items() if s == dg.AssetPartitionStatus.FAILED} == UNREACHABLE
-            assert {k for k, s in statuses.items() if s == dg.AssetPartitionStatus.MATERIALIZED} == set(written)
-            assert instance.get_latest_materialization_event(key).dagster_event.partition == written[-1]
-    with dg.DagsterInstance.from_config(str(home)) as fresh:  # the UI's reading, from another process
-        failed = fresh.get_status_by_partition(CAJA[1], keys, box_days)
-        assert {k for k, s in failed.items() if s == dg.AssetPartitionStatus.FAILED} == UNREACHABLE
+        assert_read_back_as_one_by_one(instance, home, result.run_id)
     assert events > 4 * len(keys)
     if batching:
         assert writes < events / 4, f"{writes} connections for {events} events"

@@ -24,7 +24,12 @@ def merged_day_by_day(lake: LakeResource, case, zones) -> dict:
         day = case.desde
         while day <= case.hasta:
             inputs, _ = read_day(lake, day.isoformat())
-            merge_day(con, day.isoformat(), inputs, zones)
+            # A day with no extract rows merges nothing (no rule reads the clock; quarantined payments are
+            # only released by a dimension row arriving), so past the first day (which sets up the warehouse)
+            # only the lake's days are merged: a case from March to November is ~240 days, of which at most 5
+            # hold extracts (each merge ~0.15 s).
+            if day == case.desde or any(table.num_rows for table in inputs.values()):
+                merge_day(con, day.isoformat(), inputs, zones)
             day += timedelta(days=1)
         cols = ", ".join(PAGOS_COLS)
         return {
@@ -46,8 +51,7 @@ def consolidated(root: str, case, zones) -> dict:
 # Loan / client tombstones are left out: merge_day does not re-evaluate already published payments of
 # a loan that dies later (suspected path dependence, reported to the pagos owner), so there the
 # day-by-day result depends on the order of days and the bulk result cannot equal it.
-# Some merge_day calls take tens of seconds on this loaded machine, hence few examples.
-@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True,
           phases=[Phase.explicit, Phase.generate])
 @given(case=lake_cases())
 def test_shared_rules_equal_the_day_by_day_merge(case):

@@ -15,6 +15,7 @@ from dagster._core.definitions.freshness import FreshnessState, FreshnessStateCh
 
 from podemos_assets import alertas
 from podemos_assets.regulatorio.registry import TZ, load_sources
+from podemos_assets_tests.instancia import instance_for_test
 from podemos_assets_tests.regulatorio.harness import Night
 
 FECHA = "2026-10-01"  # go-live: nothing is due for the day before
@@ -25,7 +26,7 @@ def subjects(alerts, kind):
 
 
 def test_late_source_alerts_once_and_recovers_once_under_a_simulated_clock(settings):
-    with dg.instance_for_test() as instance:
+    with instance_for_test() as instance:
         night = Night(settings, instance, scale=0.02)
         morning = datetime.fromisoformat(f"{FECHA}T00:00:00").replace(tzinfo=TZ) + timedelta(days=1)
         for name, source in load_sources().items():  # everything lands in its window except spei
@@ -64,7 +65,7 @@ def test_late_source_alerts_once_and_recovers_once_under_a_simulated_clock(setti
 
 def test_freshness_states_and_failed_checks_of_any_group_are_alerted(settings):
     """The sensor reads the freshness daemon's states for every asset, not only this group's checks."""
-    with dg.instance_for_test() as instance:
+    with instance_for_test() as instance:
         night = Night(settings, instance, scale=0.02)
         key = dg.AssetKey("reporte_regulatorio_diario")
 

@@ -19,6 +19,7 @@ from podemos_assets.sucursales.partitions import (
     partition_key,
 )
 from podemos_assets.sucursales.schemas import KEYS
+from podemos_assets_tests.instancia import instance_for_test
 
 # The window as it was a month ago: the same branches, days from a month earlier.
 LAST_MONTHS_WINDOW = dg.MultiPartitionsDefinition({
@@ -39,7 +40,7 @@ def test_a_cache_built_under_last_months_window_is_rebuilt_by_one_run():
     transacciones, cuentas = KEYS["transacciones"], KEYS["cuentas"]
     branch = next(iter(BRANCHES))
     inside, before = partition_key(FIRST_DAY, branch), partition_key(FIRST_DAY - timedelta(days=3), branch)
-    with dg.instance_for_test() as instance:
+    with instance_for_test() as instance:
         for key in (transacciones, cuentas):  # nights of both windows, as the event log holds them
             for pk in (before, inside):
                 instance.report_runless_asset_event(dg.AssetMaterialization(key, partition=pk))

@@ -12,6 +12,7 @@ import dagster as dg
 from podemos_assets.campo import campo_landing_sensor, eventos_campo, metricas_campo
 from podemos_assets.resources.clock import ClockResource
 from podemos_assets_tests.campo.helpers import batch_body, events, make_core, signed
+from podemos_assets_tests.instancia import instance_for_test
 
 MX = ZoneInfo("America/Mexico_City")
 
@@ -34,7 +35,7 @@ def test_a_new_daemon_on_a_materialized_instance_requests_nothing_new(tmp_path):
     now = datetime.now(UTC)
     day = now.astimezone(MX).date().isoformat()
     send(core, events(3, when=now - timedelta(minutes=5)))
-    with dg.instance_for_test() as instance:
+    with instance_for_test() as instance:
         dg.materialize([eventos_campo, metricas_campo], partition_key=day, instance=instance,
                        resources={"lake": core.lake})
         days, cursor = tick(instance, core)  # first tick of a fresh daemon: no cursor
@@ -51,7 +52,7 @@ def test_partitions_come_from_the_clock_resource(tmp_path):
     now = datetime.now(UTC)
     send(core, events(2, when=now - timedelta(minutes=5)))
     day = (now - timedelta(minutes=5)).astimezone(MX).date()
-    with dg.instance_for_test() as instance:
+    with instance_for_test() as instance:
         before = datetime.combine(day - timedelta(days=1), datetime.min.time(), MX) + timedelta(hours=12)
         assert tick(instance, core, now=before)[0] == []  # that day does not exist yet on this clock
         assert tick(instance, core, now=now)[0] == [day.isoformat()]

@@ -11,6 +11,7 @@ from podemos_assets.pagos import defs as pagos_defs
 from podemos_assets.pagos.automation import COMPACTION_JOB, compaction_sensor
 from podemos_assets.pagos.checks import LAYOUT_CHECKS
 from podemos_assets.resources.warehouse import RedshiftWarehouse
+from podemos_assets_tests.instancia import instance_for_test
 from podemos_assets_tests.pagos.test_layout import FILL
 from podemos_assets_tests.pagos.test_reports import DAYS, generate
 
@@ -33,7 +34,7 @@ def test_a_failing_layout_check_launches_one_compaction_and_its_run_ends_the_req
     warehouse = resources["warehouse"]
     generate(resources["lake"])
     defs = dg.Definitions.merge(pagos_defs, dg.Definitions(resources=resources))
-    with dg.instance_for_test() as instance:
+    with instance_for_test() as instance:
         merged = dg.materialize([*pagos_defs.assets, *pagos_defs.asset_checks], resources=resources, instance=instance,
                                 selection=dg.AssetSelection.assets("pagos_historicos").required_multi_asset_neighbors(),
                                 partition_key=DAYS[1].isoformat())
@@ -76,7 +77,7 @@ def test_a_check_that_compaction_does_not_fix_is_not_compacted_again(tmp_path, m
     resources = build_resources(settings)
     generate(resources["lake"])
     defs = dg.Definitions.merge(pagos_defs, dg.Definitions(resources=resources))
-    with dg.instance_for_test() as instance:
+    with instance_for_test() as instance:
         assert dg.materialize([*pagos_defs.assets, *pagos_defs.asset_checks], resources=resources, instance=instance,
                               selection=dg.AssetSelection.assets("pagos_historicos").required_multi_asset_neighbors(),
                               partition_key=DAYS[0].isoformat()).success
@@ -98,6 +99,6 @@ def test_a_check_that_compaction_does_not_fix_is_not_compacted_again(tmp_path, m
 
 
 def test_on_redshift_the_sensor_never_compacts():
-    with dg.instance_for_test() as instance:
+    with instance_for_test() as instance:
         skip = _tick(instance, RedshiftWarehouse.from_url("redshift://etl@example.invalid:5439/podemos"))
     assert isinstance(skip, dg.SkipReason) and "Redshift" in skip.skip_message

@@ -12,6 +12,7 @@ import pytest
 from podemos_assets.regulatorio.checks import DELIVERY_CHECK, evaluate
 from podemos_assets.regulatorio.registry import CUTOFF, DEADLINE, TZ, at, load_sources
 from podemos_assets.regulatorio.report import deliver
+from podemos_assets_tests.instancia import instance_for_test
 from podemos_assets_tests.regulatorio.conftest_helpers import branch_day, land_files
 from podemos_assets_tests.regulatorio.harness import Night
 from podemos_assets_tests.regulatorio.warehouse_fixture import Warehouse
@@ -61,7 +62,7 @@ def test_two_days_failing_and_recovering_in_different_orders_alert_per_day(setti
     """spei of day A and of day B both miss their windows; B's arrives first, A's after; each day gets exactly
     one failure and one recovery, in its own order, and B's recovery never clears A."""
     a, b = "2026-10-03", "2026-10-04"
-    with dg.instance_for_test() as instance:
+    with instance_for_test() as instance:
         night = Night(settings, instance)
         for fecha in (a, b):
             for name, source in load_sources().items():
@@ -100,7 +101,7 @@ def test_the_freshness_sensor_runs_the_checks_only_when_a_day_changes_state(reso
 
     defs = definitions.defs
     job = defs.resolve_implicit_global_asset_job_def()
-    with dg.instance_for_test() as instance:
+    with instance_for_test() as instance:
         def tick(now):
             context = dg.build_sensor_context(instance=instance, definitions=defs,
                                               resources={**resources, "clock": ClockResource.at(now)})

@@ -18,6 +18,7 @@ from podemos_assets.regulatorio.extracts import extract_versions
 from podemos_assets.regulatorio.registry import TZ
 from podemos_assets.regulatorio.report import read_manifest, versions
 from podemos_assets.resources import AlertsResource, LakeResource, build_resources
+from podemos_assets_tests.instancia import instance_for_test
 from podemos_assets_tests.regulatorio import night_driver
 from podemos_assets_tests.regulatorio.warehouse_fixture import BRANCHES, Warehouse
 
@@ -30,7 +31,7 @@ def test_demo_nights_partial_then_complete_through_dagster_sensors(settings):
     defs = dg.Definitions(assets=regulatorio.defs.assets, asset_checks=regulatorio.defs.asset_checks,
                           jobs=regulatorio.defs.jobs, sensors=regulatorio.defs.sensors,
                           schedules=regulatorio.defs.schedules, resources=res)
-    with dg.instance_for_test() as instance:
+    with instance_for_test() as instance:
         wh = Warehouse(lake, res["warehouse"], instance)
         for d in scenario.dates:  # the branch ETL, pagos and campo outputs of each day, per their contracts
             fecha = d.isoformat()

@@ -13,13 +13,13 @@ import random
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-import dagster as dg
 import pyarrow.compute as pc
 
 from podemos_assets.config import GO_LIVE
 from podemos_assets.demo import regulatorio as gen
 from podemos_assets.regulatorio.deadline import open_dates
 from podemos_assets.regulatorio.registry import CUTOFF, DEADLINE, TZ, at, load_sources
+from podemos_assets_tests.instancia import instance_for_test
 from podemos_assets_tests.regulatorio.harness import Night
 
 DAYS = int(os.environ.get("PODEMOS_SIM_DAYS", "10"))  # 30 locally: ~1.8 s per tick on 2 shared cores
@@ -119,7 +119,7 @@ def test_thirty_nights_deliver_by_six_reconcile_and_alert_once(settings):
     first = date.fromisoformat(GO_LIVE)
     fechas = [(first + timedelta(days=i)).isoformat() for i in range(DAYS)]
     plan = plan_arrivals(rng, fechas)
-    with dg.instance_for_test() as instance:
+    with instance_for_test() as instance:
         night = Night(settings, instance)
         for (name, fecha), p in plan.items():
             if p["arrival"] is None:

@@ -9,13 +9,12 @@ import os
 from datetime import UTC, timedelta
 from pathlib import Path
 
-import dagster as dg
-
 from podemos_assets.demo import regulatorio as gen
 from podemos_assets.regulatorio.automation import arrival_requests
 from podemos_assets.regulatorio.extracts import extract_versions, ingest, load_extract, read_extract_version
 from podemos_assets.regulatorio.registry import CUTOFF, at, load_sources
 from podemos_assets.regulatorio.report import deliver, read_manifest
+from podemos_assets_tests.instancia import instance_for_test
 from podemos_assets_tests.regulatorio.conftest_helpers import SCALE, branch_day, land_files
 from podemos_assets_tests.regulatorio.warehouse_fixture import Warehouse
 
@@ -41,7 +40,7 @@ def test_a_corrected_file_with_the_same_name_and_mtime_is_a_new_version_and_ever
     corrected = gen.source_bytes(NAME, FECHA, seed=43, scale=SCALE)  # other rows, still a valid file
     assert first != corrected
 
-    with dg.instance_for_test() as instance:
+    with instance_for_test() as instance:
         gen.write_source(sources, NAME, FECHA, first, arrived)
         names, cursor = requested(resources, instance, arrived + timedelta(minutes=2), {})
         assert NAME in names

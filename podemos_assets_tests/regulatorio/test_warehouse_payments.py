@@ -16,6 +16,7 @@ from podemos_assets.regulatorio.extracts import extract_versions, ingest
 from podemos_assets.regulatorio.registry import CUTOFF, TZ, at, load_sources
 from podemos_assets.regulatorio.report import read_manifest, versions
 from podemos_assets.resources.clock import ClockResource
+from podemos_assets_tests.instancia import instance_for_test
 from podemos_assets_tests.regulatorio.conftest_helpers import branch_day, land_files
 from podemos_assets_tests.regulatorio.warehouse_fixture import Warehouse, gid
 
@@ -80,7 +81,7 @@ def test_quarantined_and_deleted_payments_are_not_reported(resources):
 
 def test_update_of_a_reported_payment_redelivers_its_day_through_the_sensors(resources):
     lake, outbox, warehouse, sources = resources["lake"], resources["outbox"], resources["warehouse"], resources["sources"]
-    with dg.instance_for_test() as instance:
+    with instance_for_test() as instance:
         wh = Warehouse(lake, warehouse, instance)
         ids = branch_day(wh, FECHA)
         land_files(resources, FECHA, at(FECHA, CUTOFF) - timedelta(hours=4))
@@ -130,7 +131,7 @@ def test_collections_mismatch_fails_the_blocking_check_and_delivers_nothing(reso
     ingest(SOURCE, FECHA, resources["sources"], lake, now=at(FECHA, CUTOFF), warehouse=warehouse)
     with warehouse.connect() as con:  # the dbt model disagrees by one cent for one branch
         con.execute("UPDATE cobranza_diaria_sucursal SET monto_neto = monto_neto + 0.01 WHERE sucursal = 'suc_003'")
-    with dg.instance_for_test() as instance:
+    with instance_for_test() as instance:
         result = dg.materialize([reporte_regulatorio_diario], partition_key=FECHA, instance=instance,
                                 resources={**resources, "clock": ClockResource.at(at(FECHA, CUTOFF))},
                                 raise_on_error=False)
@@ -159,7 +160,7 @@ def test_branch_payments_wait_while_a_merge_is_newer_than_its_collections(resour
     lake, warehouse, sources = resources["lake"], resources["warehouse"], resources["sources"]
     key = dg.AssetKey(["regulatorio", "sucursales_pagos"])
     now = datetime(2026, 10, 13, 2, 10, tzinfo=TZ)
-    with dg.instance_for_test() as instance:
+    with instance_for_test() as instance:
         wh = Warehouse(lake, warehouse, instance)
         branch_day(wh, FECHA)  # merged and summarised, as pagos' automation leaves it
         # the next extraction day's merge has landed; its dbt build has not run yet
@@ -178,7 +179,7 @@ def test_a_day_is_not_redelivered_until_its_branch_payments_are_re_read(resource
     from podemos_assets.regulatorio.report import deliver
 
     lake, outbox, warehouse, sources = resources["lake"], resources["outbox"], resources["warehouse"], resources["sources"]
-    with dg.instance_for_test() as instance:
+    with instance_for_test() as instance:
         wh = Warehouse(lake, warehouse, instance)
         ids = branch_day(wh, FECHA)
         land_files(resources, FECHA, at(FECHA, CUTOFF) - timedelta(hours=4))

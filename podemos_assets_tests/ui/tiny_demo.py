@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
+import json
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from podemos_assets.config import REPO_ROOT
@@ -76,18 +78,38 @@ _session: dict[str, TinyDemo | BaseException] = {}
 
 
 def tiny_demo_once(tmp_path_factory) -> TinyDemo:
-    """Run the tiny demo the first time it is asked for in this session; later callers share the
-    result, failure included (a failed setup is not re-run for every test)."""
+    """Run the tiny demo the first time it is asked for in this test session, in whichever pytest-xdist
+    worker asks first; the other workers wait for it and share it (its home is only read, or copied by the
+    test that changes it), as do later callers, failure included (a failed setup is not re-run per test).
+    Each worker building its own cost ~150 s of the suite whenever the tests landed on both workers.
+    (pytest-xdist's `loadgroup` would keep them on one worker, but 3.8 sets a node id attribute that
+    pytest 9 no longer reads, so it groups nothing.)"""
     if "demo" not in _session:
-        try:
-            _session["demo"] = _run_tiny_demo(tmp_path_factory.mktemp("tiny_demo") / "podemos")
-        except BaseException as exc:
-            _session["demo"] = exc
-            raise
+        _session["demo"] = _shared_tiny_demo(tmp_path_factory)
     result = _session["demo"]
     if isinstance(result, BaseException):
         raise AssertionError(f"the tiny demo's setup failed earlier in this session: {result}")
     return result
+
+
+def _shared_tiny_demo(tmp_path_factory) -> TinyDemo | BaseException:
+    # The session's temporary root, shared by its xdist workers (each has its own basetemp under it).
+    root = tmp_path_factory.getbasetemp()
+    root = root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+    record = root / "tiny_demo.json"
+    with open(root / "tiny_demo.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, also if this worker dies
+        if not record.exists():
+            try:
+                demo = _run_tiny_demo(root / "tiny_demo" / "podemos")
+                record.write_text(json.dumps({**asdict(demo), "home": str(demo.home), "dagster_home": str(demo.dagster_home)}))
+            except BaseException as exc:
+                record.write_text(json.dumps({"setup_error": f"{type(exc).__name__}: {exc}"}))
+                return exc
+        saved = json.loads(record.read_text())
+    if "setup_error" in saved:
+        return AssertionError(saved["setup_error"])
+    return TinyDemo(**{**saved, "home": Path(saved["home"]), "dagster_home": Path(saved["dagster_home"])})
 
 
 def _run_tiny_demo(home: Path) -> TinyDemo:

@@ -1,6 +1,6 @@
 """What years of history cost the daemon and the UI, and the partitioning that keeps it flat (issue 16).
 
-For each Dagster storage (SQLite, the embedded default; PostgreSQL 15, production's, as
+For each Dagster storage (SQLite, the embedded default's `PodemosInstance`; PostgreSQL 15, production's, as
 deploy/dagster.prod.yaml configures it, on a private server on loopback) and each partitioning shape:
   - `ventana`: the platform's (PODEMOS_VENTANA_MESES=6: the daily partitions of the last 6 closed months
     and the current one, closed months as `sucursales/meses_cerrados`);
@@ -15,8 +15,12 @@ it measures on an EMPTY instance (the baseline, same run) and on one filled by s
   - through GraphQL on a real `dagster-webserver`: the partition health of `sucursales/transacciones` (the
     query the UI's Partitions tab makes; cold = first after the webserver starts, then warm) and
     launching a per-branch backfill of a month of the six tables (`launchPartitionBackfill`, as the UI);
-  - a night's run of 20 branch-days with the branch assets' keys and partitions (a stand-in body that
-    writes nothing: the Dagster cost per partition, which should not grow with history).
+  - a night's run of 20 branch-days with the branch assets' keys, partitions and checks (the stand-in
+    extraction of benchmarks/stand_in_sucursales.py, which reads no branch: Dagster's cost per partition,
+    which should not grow with history), the median of 5;
+  - the backfill daemon executing that branch-month backfill on the stand-in code location: its iterations
+    (the daemon's own functions, back to back), the runs it launches (each its own process, through the
+    code server) and their cost per partition, until the backfill is done.
 Goals (issue 16): every tick <= 10 s, the partitions query <= 3 s, per-partition run cost no higher than
 on the empty instance.
 
@@ -47,6 +51,8 @@ from podemos_assets.config import DEFAULT_BRANCH_REGISTRY, window_start  # noqa:
 SHAPES = {"ventana": "6", "desde_go_live": "0"}
 GOALS = {"tick": 10.0, "graphql": 3.0}
 BOX = 20  # branch-days in the measured night run
+RUNS = 5  # night runs measured per instance (median)
+BACKFILL_TABLES = ("grupos", "clientes", "miembros", "cuentas", "calendario_pagos", "transacciones")
 
 # The UI's Partitions tab (dagster-ui `usePartitionHealthData`): statuses per range of the two dimensions.
 PARTITION_HEALTH = """query PartitionHealthQuery($assetKey: AssetKeyInput!) {
@@ -109,27 +115,100 @@ with dg.DagsterInstance.get() as instance:
     dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
     out["automation_next"] = time.perf_counter() - t0
 
-    specs = [dg.AssetSpec(k, partitions_def=BRANCH_DAY_PARTITIONS, skippable=True) for k in KEYS.values()]
+    sys.path.insert(0, "benchmarks")
+    from stand_in_sucursales import extraccion_sucursales as stand_in
 
-    @dg.multi_asset(specs=specs, partitions_def=BRANCH_DAY_PARTITIONS, can_subset=False)
-    def stand_in(context):
-        for key in context.partition_keys:
-            for spec in specs:
-                yield dg.AssetMaterialization(spec.key, partition=key, metadata={"filas": 0})
-
+    # A night's run of BOX branch-days, RUNS times (one day each, the latest days): the median, as one run
+    # alone is at the mercy of this shared machine (~20 ms per partition between runs).
     yesterday = now.astimezone(ZoneInfo(PARTITION_TZ)).date() - timedelta(days=1)
     ids = list(BRANCHES)[: int(sys.argv[1])]
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
-    t0 = time.perf_counter()
-    dg.materialize([stand_in], instance=instance, tags=range_tags(yesterday, yesterday, ids[0], ids[-1]),
-                   run_config=quiet)
-    out["run_per_partition"] = (time.perf_counter() - t0) / len(ids)
+    samples = []
+    for n in range(int(sys.argv[2])):
+        day = yesterday - timedelta(days=n)
+        t0 = time.perf_counter()
+        dg.materialize([stand_in], instance=instance, tags=range_tags(day, day, ids[0], ids[-1]), run_config=quiet)
+        samples.append((time.perf_counter() - t0) / len(ids))
+    out["run_per_partition"] = sorted(samples)[len(samples) // 2]
+    out["run_per_partition_samples"] = samples
 print("RESULT " + json.dumps(out))
 '''
 
 
+# The backfill daemon executing the UI's branch-month backfill, in a fresh interpreter: the daemon's own
+# iteration functions (`execute_backfill_iteration`, the run queue's `run_iteration`) on a workspace whose
+# code location is the stand-in extraction (benchmarks/stand_in_sucursales.py), called back to back instead of
+# every 30 s (the backfill daemon's fixed interval would hide what an iteration costs). Runs are launched as
+# the daemon launches them: queued, dequeued, started by the default launcher through the code server, each
+# in its own process.
+BACKFILL_PROBE = r'''
+import json, logging, sys, time, warnings
+warnings.simplefilter("ignore")
+import dagster as dg
+from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
+from dagster._core.storage.dagster_run import FINISHED_STATUSES
+from dagster._core.utils import make_new_backfill_id
+from dagster._core.workspace.context import WorkspaceProcessContext
+from dagster._core.workspace.load_target import PythonFileTarget
+from dagster._daemon.backfill import execute_backfill_iteration
+from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import QueuedRunCoordinatorDaemon
+
+partitions, tables = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+logger = logging.getLogger("backfill")
+out = {}
+target = PythonFileTarget(python_file="benchmarks/stand_in_sucursales.py", attribute="defs",
+                          working_directory=".", location_name="stand_in")
+with dg.DagsterInstance.get() as instance, WorkspaceProcessContext(instance, target) as context, \
+        QueuedRunCoordinatorDaemon(interval_seconds=1) as dequeuer:
+    backfill = PartitionBackfill.from_asset_partitions(
+        backfill_id=make_new_backfill_id(), asset_graph=context.create_request_context().asset_graph,
+        partition_names=partitions, asset_selection=[dg.AssetKey(["sucursales", t]) for t in tables],
+        backfill_timestamp=time.time(), tags={}, dynamic_partitions_store=instance, all_partitions=False,
+        title=None, description=None, run_config=None)
+    instance.add_backfill(backfill)
+    t0 = time.perf_counter()
+    iterations = []
+    while instance.get_backfill(backfill.backfill_id).status == BulkActionStatus.REQUESTED:
+        if time.perf_counter() - t0 > 1800:
+            raise SystemExit("the backfill did not finish in 30 minutes")
+        t1 = time.perf_counter()
+        list(execute_backfill_iteration(context, logger))
+        iterations.append(time.perf_counter() - t1)
+        list(dequeuer.run_iteration(context))
+        time.sleep(0.5)
+    out["backfill_total"] = time.perf_counter() - t0
+    out["backfill_status"] = instance.get_backfill(backfill.backfill_id).status.value
+    out["backfill_iterations"] = len(iterations)
+    out["backfill_iteration_max"] = max(iterations)
+    out["backfill_iteration_sum"] = sum(iterations)
+    records = instance.get_run_records(dg.RunsFilter(tags={"dagster/backfill": backfill.backfill_id}))
+    out["backfill_runs"] = len(records)
+    out["backfill_runs_ok"] = sum(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in records)
+    # RUN_START to RUN_SUCCESS: the run's work, after its process has loaded the code location.
+    out["backfill_run_per_partition"] = sum(r.end_time - r.start_time for r in records
+                                            if r.start_time and r.end_time) / len(partitions)
+print("RESULT " + json.dumps(out))
+'''
+
+
+def backfill_month(first: date) -> list[str]:
+    """The UI's "Materialize selected" over suc_007's last 30 days (from the first daily partition on)."""
+    last = date.today() - timedelta(days=2)
+    return [f"{last - timedelta(days=n)}|suc_007" for n in range(30) if last - timedelta(days=n) >= first]
+
+
+def backfill_probe(env: dict[str, str], first: date) -> dict:
+    done = subprocess.run([sys.executable, "-c", BACKFILL_PROBE, json.dumps(backfill_month(first)),
+                           json.dumps(BACKFILL_TABLES)], env=env, cwd=REPO, capture_output=True, text=True,
+                          timeout=3600)
+    lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
+    if done.returncode or not lines:
+        raise SystemExit(f"the backfill probe failed ({env.get('PODEMOS_VENTANA_MESES')=}):\n{done.stderr[-4000:]}")
+    return json.loads(lines[-1][len("RESULT "):])
+
+
 def probe(env: dict[str, str]) -> dict:
-    done = subprocess.run([sys.executable, "-c", PROBE, str(BOX)], env=env, cwd=REPO, capture_output=True,
+    done = subprocess.run([sys.executable, "-c", PROBE, str(BOX), str(RUNS)], env=env, cwd=REPO, capture_output=True,
                           text=True, timeout=3600)
     lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
     if done.returncode or not lines:
@@ -156,13 +235,9 @@ def graphql(env: dict[str, str], log: Path, first: date) -> dict:
         statuses = data["assetNodeOrError"]["assetPartitionStatuses"]
         out["graphql_ranges"] = len(statuses.get("ranges") or [])
         out["graphql_warm"], _ = ask(PARTITION_HEALTH, key)
-        # The last 30 days of suc_007 (from the first partition on), the six tables: the UI's "Materialize
-        # selected" over partitions, which becomes a backfill.
-        last = date.today() - timedelta(days=2)
-        month = [(last - timedelta(days=n)).isoformat() for n in range(30) if last - timedelta(days=n) >= first]
-        params = {"partitionNames": [f"{d}|suc_007" for d in month], "assetSelection": [
-            {"path": ["sucursales", t]} for t in ("grupos", "clientes", "miembros", "cuentas",
-                                                 "calendario_pagos", "transacciones")]}
+        # The six tables over a branch-month: the UI's "Materialize selected" over partitions, a backfill.
+        params = {"partitionNames": backfill_month(first),
+                  "assetSelection": [{"path": ["sucursales", t]} for t in BACKFILL_TABLES]}
         out["backfill_launch"], data = ask(LAUNCH_BACKFILL, {"params": params})
         launched = data["launchPartitionBackfill"]
         if launched["__typename"] != "LaunchBackfillSuccess":
@@ -183,16 +258,22 @@ def measure(label: str, home: Path, go_live: date, scratch: Path) -> dict[str, d
         # The backfill targets the first month of this shape's daily partitions.
         first = window_start(date.today(), int(months), go_live.isoformat())
         figures.update(graphql(env, scratch / f"webserver-{label}-{shape}.log", first))
+        figures.update(backfill_probe(env, first))
         results[shape] = figures
         print(f"  {label} / {shape}: " + ", ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"
-                                                  for k, v in figures.items()), flush=True)
+                                                  for k, v in figures.items() if not isinstance(v, list)),
+              flush=True)
     return results
 
 
 def write_yaml(home: Path, pg=None) -> None:
     home.mkdir(parents=True, exist_ok=True)
     if pg is None:
-        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        # The embedded default's instance, as the repo's dagster.yaml names it (its SQLite storage batches
+        # a run's events and keeps its connections: podemos_assets/instance_storage_sqlite.py).
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\ninstance_class:\n"
+                                           "  module: podemos_assets.instance_storage_sqlite\n"
+                                           "  class: PodemosInstance\n")
         return
     # deploy/dagster.prod.yaml's storage block, its class and config (its S3 compute logs and run launcher
     # play no part here).
@@ -246,7 +327,12 @@ def report(storage: str, empty: dict, full: dict) -> None:
             ("GraphQL partition health, cold, s", "graphql_cold", GOALS["graphql"], "{:.2f}"),
             ("GraphQL partition health, warm, s", "graphql_warm", GOALS["graphql"], "{:.2f}"),
             ("GraphQL backfill of a branch-month, s", "backfill_launch", GOALS["graphql"], "{:.2f}"),
-            ("night run, per partition, s", "run_per_partition", None, "{:.3f}")]
+            ("night run, per partition, s (median)", "run_per_partition", None, "{:.3f}"),
+            ("backfill daemon: branch-month done, s", "backfill_total", None, "{:.1f}"),
+            ("backfill daemon: iterations", "backfill_iterations", None, "{:.0f}"),
+            ("backfill daemon: slowest iteration, s", "backfill_iteration_max", GOALS["tick"], "{:.2f}"),
+            ("backfill daemon: runs (succeeded)", "backfill_runs_ok", None, "{:.0f}"),
+            ("backfill run, per partition, s", "backfill_run_per_partition", None, "{:.3f}")]
     print(f"{'figure':48} " + " ".join(f"{s + ' ' + w:>24}" for s in SHAPES for w in ("empty", "filled")))
     for name, key, goal, fmt in rows:
         cells = []
@@ -257,8 +343,12 @@ def report(storage: str, empty: dict, full: dict) -> None:
                 cells.append(f"{fmt.format(value) + mark:>24}")
         print(f"{name:48} " + " ".join(cells))
     for shape in SHAPES:
-        ratio = full[shape]["run_per_partition"] / empty[shape]["run_per_partition"]
-        print(f"{shape}: per-partition run cost filled / empty = {ratio:.2f} (goal <= 1.0, noise ~0.2)")
+        for what, key in (("night run", "run_per_partition"), ("backfill run", "backfill_run_per_partition")):
+            ratio = full[shape][key] / empty[shape][key]
+            print(f"{shape}: {what}, per-partition cost filled / empty = {ratio:.2f} (goal <= 1.0)")
+        for where, figures in (("empty", empty), ("filled", full)):
+            samples = ", ".join(f"{x:.3f}" for x in figures[shape]["run_per_partition_samples"])
+            print(f"  {shape}, {where}: night runs per partition {samples} s")
 
 
 def main() -> None:

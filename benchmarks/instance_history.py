@@ -35,6 +35,7 @@ import csv
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -371,6 +372,8 @@ def main() -> None:
     parser.add_argument("--storage", default="sqlite,postgres")
     parser.add_argument("--reuse-sqlite", type=Path, help="a DAGSTER_HOME synthetic_history.py already filled")
     args = parser.parse_args()
+    # `kill` (SIGTERM) unwinds like Ctrl-C, so the with-blocks remove its PostgreSQL servers and temporary homes
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     last = date.today() - timedelta(days=1)
     go_live = last - timedelta(days=round(365 * args.years) - 1)
     print(f"history: {go_live}..{last}, {args.branches} branches")

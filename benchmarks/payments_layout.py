@@ -3,16 +3,16 @@
     .venv/bin/python benchmarks/payments_layout.py --rows 100000000
     .venv/bin/python benchmarks/payments_layout.py --rows 100000000 500000000   # + the slope, carried to 2B
 
-Generates N payments (~N/50 clients, 200 branches, 5 years with growth, skewed clients) in DuckDB; builds
-the degraded layout (random order, dates and amounts as text, long branch names) and ours (sorted by
-(fecha_pago, id_cliente), client-ordered projection, daily rollup); times each report (median of 5
-after a warm-up, one process; the answer held as an Arrow table, and also as Python objects) and prints degraded / ours and ours / floor (the floor: the cheapest scan
-of exactly the rows and columns the report needs on our table). Then merges more days of 1.5M rows (1% of
-them corrections of the last 30 days) with the production merge (podemos_assets.pagos.merge, rollup and
-projection included), alternately with a baseline: the merge before its client projection became
-append-only (it deleted each replaced row from the projection). Build time and disk
-size of each layout are printed per size; with several sizes, each figure's slope between the two largest,
-extrapolated to the company's 2 billion rows.
+Generates N payments (~N/50 clients, 200 branches, 5 years with growth, skewed clients) in DuckDB; builds the
+degraded layout (random order, dates and amounts as text, long branch names) and ours (sorted by (fecha_pago,
+id_cliente), client-ordered projection, daily rollup); times each report (median of 5 after a warm-up, one
+process; the answer held as an Arrow table, and also as Python objects) and prints degraded / ours and ours /
+floor (the floor: the cheapest scan of exactly the rows and columns the report needs on our table). Then
+merges more days of 1.5M rows (1% of them corrections of the last 30 days) with the production merge
+(podemos_assets.pagos.merge, rollup and projection included), alternately with a baseline: the merge before
+its client projection became append-only (it deleted each replaced row from the projection). Build time and
+disk size of each layout are printed per size; with several sizes, each figure's slope between the two
+largest, extrapolated to the company's 2 billion rows.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def slices(con, table: str, column: str, rows: int) -> list[str]:
     k = max(1, -(-rows // ROWS_PER_SLICE))
     if k == 1:
         return ["true"]
-    cuts = con.execute(f"SELECT approx_quantile({column}, {[i / k for i in range(1, k)]}) FROM {table}").fetchone()[0]
+    cuts = con.execute(f"SELECT approx_quantile({column}, {[i / k for i in range(1, k)]}) FROM {table}").fetchall()[0][0]
     cuts = sorted(set(cuts))
     lit = (lambda v: f"DATE '{v}'") if hasattr(cuts[0], "isoformat") else str
     bounds = [None, *cuts, None]
@@ -179,7 +179,6 @@ def timed(con, sql: str, runs: int, fetch: str = "arrow") -> float:
     def answer():
         return con.sql(sql).to_arrow_table() if fetch == "arrow" else con.execute(sql).fetchall()
 
-    con.execute("SELECT 1").fetchall()  # ends any result left open by a fetchone() (con.sql refuses to start)
     answer()  # warm-up
     samples = []
     for _ in range(runs):
@@ -241,11 +240,11 @@ class DeletingProjection:
 
 def table_bytes(con, *tables: str) -> int:
     """Bytes on disk of `tables` after a checkpoint: their distinct storage blocks x the block size."""
-    block = con.execute("SELECT block_size FROM pragma_database_size()").fetchone()[0]
+    block = con.execute("SELECT block_size FROM pragma_database_size()").fetchall()[0][0]
     union = " UNION ".join(
         f"SELECT block_id AS b FROM pragma_storage_info('{t}') WHERE block_id >= 0 "
         f"UNION SELECT unnest(additional_block_ids) FROM pragma_storage_info('{t}')" for t in tables)
-    return con.execute(f"SELECT count(DISTINCT b) FROM ({union})").fetchone()[0] * block
+    return con.execute(f"SELECT count(DISTINCT b) FROM ({union})").fetchall()[0][0] * block
 
 
 OUR_TABLES = ("pagos_historicos", "pagos_por_cliente", "pagos_diario_sucursal", "clientes", "cuentas")
@@ -290,7 +289,7 @@ def measure(rows: int, args, tmp: str) -> dict[str, float]:
           flush=True)
     con.execute("DROP TABLE gen")
     client = con.execute("SELECT id_cliente FROM pagos_por_cliente GROUP BY 1 ORDER BY count(*) DESC LIMIT 1 "
-                         "OFFSET 100").fetchone()[0]
+                         "OFFSET 100").fetchall()[0][0]
     print(f"\n  {'report':<26}{'degraded':>10}{'ours':>10}{'table':>10}{'floor':>10}{'deg/ours':>10}"
           f"{'ours/floor':>11}{'deg/table':>10}{'as Python: degraded':>21}{'ours':>9}{'deg/ours':>10}")
     results = {}

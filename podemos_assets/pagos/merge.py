@@ -159,18 +159,24 @@ def _merge_dimension(con, source: str) -> None:
     con.execute(f"INSERT INTO {table} SELECT {', '.join(cols)} FROM final WHERE nuevo AND NOT muerto ORDER BY {key}")
 
 
-# Days of pagos_historicos that can hold a stored version of an affected key: those whose range of source
-# ids at the key's branch contains the key's id. Keys above their branch's highest id (new payments, most
-# of a day) are dropped first, so the range join only sees corrections, releases and tombstones.
-STORED_DAYS = """
-    WITH rangos AS (
+# Range of source ids per day and branch (the rollup's); a day-branch without one could hold any id.
+RANGOS = """rangos AS (
         SELECT fecha_pago, sucursal, coalesce(min(id_origen_min), -9223372036854775807) AS lo,
                coalesce(max(id_origen_max), 9223372036854775807) AS hi
-        FROM pagos_diario_sucursal GROUP BY ALL),
-    techo AS (SELECT sucursal, min(lo) AS lo, max(hi) AS hi FROM rangos GROUP BY ALL),
-    posibles AS (
-        SELECT DISTINCT a.sucursal, a.id_origen FROM afectadas a JOIN techo t
-        ON t.sucursal = a.sucursal AND a.id_origen BETWEEN t.lo AND t.hi)
+        FROM pagos_diario_sucursal GROUP BY ALL)"""
+# Keys of `afectadas` that can have a stored version in pagos_historicos: those whose source id lies within
+# the ids ever stored at their branch. New payments, most of a day, lie above and drop out, so the probe of
+# the stored days looks for a few thousand keys, not 1.5M.
+POSIBLES = f"""
+    CREATE OR REPLACE TEMP TABLE posibles AS
+    WITH {RANGOS},
+    techo AS (SELECT sucursal, min(lo) AS lo, max(hi) AS hi FROM rangos GROUP BY ALL)
+    SELECT DISTINCT a.k, a.sucursal, a.id_origen FROM afectadas a JOIN techo t
+    ON t.sucursal = a.sucursal AND a.id_origen BETWEEN t.lo AND t.hi"""
+# Days of pagos_historicos that can hold a stored version of a possible key: those whose range of source ids
+# at the key's branch contains the key's id.
+STORED_DAYS = f"""
+    WITH {RANGOS}
     SELECT DISTINCT r.fecha_pago FROM posibles p JOIN rangos r
     ON r.sucursal = p.sucursal AND p.id_origen BETWEEN r.lo AND r.hi ORDER BY 1"""
 
@@ -186,35 +192,47 @@ def _in_dates(dates: list[str]) -> str:
 def _merge_pagos(con, stats: MergeStats) -> None:
     cols = ", ".join(PAGOS_COLS)
     con.execute(f"CREATE OR REPLACE TEMP TABLE stage AS {PAGOS_SELECT}")
+    # UNION ALL: the keys feed semi-joins and a DISTINCT only, so a de-duplication here would be wasted work
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE afectadas AS
         SELECT id_pago AS k, sucursal, id_origen FROM stage
-        UNION SELECT gid(id, sucursal), sucursal, id FROM in_bajas WHERE tabla = 'transacciones'
-        UNION SELECT id_pago, sucursal, id_origen FROM pagos_cuarentena WHERE motivo IN {RELEASABLE}""")
+        UNION ALL SELECT gid(id, sucursal), sucursal, id FROM in_bajas WHERE tabla = 'transacciones'
+        UNION ALL SELECT id_pago, sucursal, id_origen FROM pagos_cuarentena WHERE motivo IN {RELEASABLE}""")
+    con.execute(POSIBLES)
     stored_days = _date_list(con, STORED_DAYS)
+    # The stored versions of the day's keys: a few thousand rows. The day's own rows are not copied again
+    # beside them (the candidates are a CTE over stage + guardados): each copy of 1.5M rows cost 0.3 s.
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE cand AS
-        SELECT {cols}, true AS nuevo, CAST(NULL AS VARCHAR) AS motivo_antes FROM stage
-        UNION ALL SELECT {cols}, false, NULL FROM pagos_historicos
-            WHERE fecha_pago IN {_in_dates(stored_days)} AND id_pago IN (SELECT k FROM afectadas)
+        CREATE OR REPLACE TEMP TABLE guardados AS
+        SELECT {cols}, false AS nuevo, CAST(NULL AS VARCHAR) AS motivo_antes FROM pagos_historicos
+            WHERE fecha_pago IN {_in_dates(stored_days)} AND id_pago IN (SELECT k FROM posibles)
         UNION ALL SELECT {cols}, false, motivo FROM pagos_cuarentena WHERE id_pago IN (SELECT k FROM afectadas)""")
+    # The candidates' loans and clients that exist, as narrow key tables: joined to them, the 1.5M candidates
+    # stream past a hash of keys. Joined to the dimensions themselves (10M rows each at 500M payments), DuckDB
+    # built its hash on the wide candidates and probed every dimension row: 2.5 s of a 6.6 s merge there.
+    for table, key, name in (("cuentas", "id_prestamo", "prestamos_conocidos"),
+                             ("clientes", "id_cliente", "clientes_conocidos")):
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT {key} FROM {table} "
+                    f"WHERE {key} IN (SELECT {key} FROM stage UNION ALL SELECT {key} FROM guardados)")
+    # Only what changes: a new version, or a stored one whose quarantine reason changed (a release).
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE final AS
-        WITH {_winners("id_pago", PAGOS_COLS)}
-        SELECT g.*, {MOTIVO} AS motivo
-        FROM ganador g
-        LEFT JOIN pagos_bajas b ON b.tabla = 'transacciones' AND b.sucursal = g.sucursal AND b.id_origen = g.id_origen
-        LEFT JOIN sucursales s ON s.id = g.sucursal
-        LEFT JOIN cuentas c ON c.id_prestamo = g.id_prestamo
-        LEFT JOIN clientes k ON k.id_cliente = g.id_cliente""")
-    con.execute("""
         CREATE OR REPLACE TEMP TABLE cambios AS
-        SELECT * FROM final WHERE nuevo OR motivo IS DISTINCT FROM motivo_antes""")
+        WITH cand AS (SELECT {cols}, true AS nuevo, CAST(NULL AS VARCHAR) AS motivo_antes FROM stage
+                      UNION ALL SELECT * FROM guardados),
+        {_winners("id_pago", PAGOS_COLS)}
+        SELECT * FROM (
+            SELECT g.*, {MOTIVO} AS motivo
+            FROM ganador g
+            LEFT JOIN pagos_bajas b ON b.tabla = 'transacciones' AND b.sucursal = g.sucursal AND b.id_origen = g.id_origen
+            LEFT JOIN sucursales s ON s.id = g.sucursal
+            LEFT JOIN prestamos_conocidos c ON c.id_prestamo = g.id_prestamo
+            LEFT JOIN clientes_conocidos k ON k.id_cliente = g.id_cliente)
+        WHERE nuevo OR motivo IS DISTINCT FROM motivo_antes""")
     # Stored rows to replace: every stored version of a changed key (pruned to their fecha_pago days).
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE viejos_h AS
-        SELECT {', '.join(POR_CLIENTE_COLS)} FROM cand
-        WHERE NOT nuevo AND motivo_antes IS NULL AND id_pago IN (SELECT id_pago FROM cambios)""")
+        SELECT {', '.join(POR_CLIENTE_COLS)} FROM guardados
+        WHERE motivo_antes IS NULL AND id_pago IN (SELECT id_pago FROM cambios)""")
     old_days = _date_list(con, "SELECT DISTINCT fecha_pago FROM viejos_h ORDER BY 1")
     if old_days:
         con.execute(f"DELETE FROM pagos_historicos WHERE fecha_pago IN {_in_dates(old_days)} "

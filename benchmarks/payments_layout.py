@@ -6,7 +6,7 @@
 Generates N payments (~N/50 clients, 200 branches, 5 years with growth, skewed clients) in DuckDB; builds the
 degraded layout (random order, dates and amounts as text, long branch names) and ours (sorted by (fecha_pago,
 id_cliente), client-ordered projection, daily rollup); times each report (median of 5 after a warm-up, one
-process; the answer held as an Arrow table, and also as Python objects) and prints degraded / ours and ours /
+process; the answer held as an Arrow table, amounts exact) and prints degraded / ours and ours /
 floor (the floor: the cheapest scan of exactly the rows and columns the report needs on our table). Then
 merges more days of 1.5M rows (1% of them corrections of the last 30 days) with the production merge
 (podemos_assets.pagos.merge, rollup and projection included), alternately with a baseline: the merge before
@@ -171,13 +171,13 @@ def reports(client: int) -> dict[str, dict[str, str]]:
     }
 
 
-def timed(con, sql: str, runs: int, fetch: str = "arrow") -> float:
-    """Median seconds to answer `sql` and hold its result: as an Arrow table (columnar, amounts exact as
-    decimal128: what DuckDB's CLI, pandas/Polars and BI drivers read), or, with fetch="python", as Python
-    tuples (DuckDB's DB-API `fetchall`, which builds one Python object per value: a `Decimal` costs ~2 us,
-    whatever the layout)."""
+def timed(con, sql: str, runs: int) -> float:
+    """Median seconds to answer `sql` and hold its result as an Arrow table (columnar, amounts exact as
+    decimal128: what DuckDB's CLI, pandas/Polars and BI drivers read). Not as Python tuples: `fetchall`
+    builds one Python object per value (a `Decimal` costs ~2 us whatever the layout), which measured the
+    client, not the layout (docs/pagos.md has both up to 2026-12-07)."""
     def answer():
-        return con.sql(sql).to_arrow_table() if fetch == "arrow" else con.execute(sql).fetchall()
+        return con.sql(sql).to_arrow_table()
 
     answer()  # warm-up
     samples = []
@@ -291,21 +291,17 @@ def measure(rows: int, args, tmp: str) -> dict[str, float]:
     client = con.execute("SELECT id_cliente FROM pagos_por_cliente GROUP BY 1 ORDER BY count(*) DESC LIMIT 1 "
                          "OFFSET 100").fetchall()[0][0]
     print(f"\n  {'report':<26}{'degraded':>10}{'ours':>10}{'table':>10}{'floor':>10}{'deg/ours':>10}"
-          f"{'ours/floor':>11}{'deg/table':>10}{'as Python: degraded':>21}{'ours':>9}{'deg/ours':>10}")
+          f"{'ours/floor':>11}{'deg/table':>10}")
     results = {}
     for name, q in reports(client).items():
         t = {k: timed(con, sql, args.runs) for k, sql in q.items()}
-        py = {k: timed(con, q[k], args.runs, fetch="python") for k in ("degradado", "nuestro")}
         results[name] = t
         fig[f"{name}: degraded (s)"], fig[f"{name}: ours (s)"] = t["degradado"], t["nuestro"]
-        fig[f"{name}: degraded, Python (s)"], fig[f"{name}: ours, Python (s)"] = py["degradado"], py["nuestro"]
         print(f"  {name:<26}{t['degradado']:>9.3f}s{t['nuestro']:>9.3f}s{t['nuestro_tabla']:>9.3f}s"
               f"{t['piso']:>9.3f}s{t['degradado'] / t['nuestro']:>9.1f}x{t['nuestro'] / t['piso']:>10.2f}x"
-              f"{t['degradado'] / t['nuestro_tabla']:>9.1f}x{py['degradado']:>20.3f}s{py['nuestro']:>8.3f}s"
-              f"{py['degradado'] / py['nuestro']:>9.1f}x", flush=True)
+              f"{t['degradado'] / t['nuestro_tabla']:>9.1f}x", flush=True)
     print("  (ours = what the dbt model reads: the rollup / client projection; table = pagos_historicos direct;\n"
-          "   each answer held as an Arrow table, amounts exact; 'as Python' = the same two through fetchall,\n"
-          "   one Python object per value)")
+          "   each answer held as an Arrow table, amounts exact)")
     print(f"\n  merge {2 * args.merge_days} more days of {args.append_rows:,} rows each, {args.corrections:,} of them "
           "corrections of the last 30 days (projection + rollup included), alternately with the production merge\n"
           "  and, as the baseline, the same merge deleting each replaced row from the client projection (what it\n"

@@ -231,14 +231,15 @@ def _merge_pagos(con, stats: MergeStats) -> None:
     # Stored rows to replace: every stored version of a changed key (pruned to their fecha_pago days).
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE viejos_h AS
-        SELECT {', '.join(POR_CLIENTE_COLS)} FROM guardados
+        SELECT {', '.join(POR_CLIENTE_COLS)}, id_origen FROM guardados
         WHERE motivo_antes IS NULL AND id_pago IN (SELECT id_pago FROM cambios)""")
     old_days = _date_list(con, "SELECT DISTINCT fecha_pago FROM viejos_h ORDER BY 1")
     if old_days:
         con.execute(f"DELETE FROM pagos_historicos WHERE fecha_pago IN {_in_dates(old_days)} "
                     "AND id_pago IN (SELECT id_pago FROM viejos_h)")
         # the projection holds the same rows: each one replaced is retired, not deleted (module docstring)
-        con.execute(f"INSERT INTO {RETIRADOS} SELECT * FROM viejos_h ORDER BY id_cliente, fecha_pago")
+        con.execute(f"INSERT INTO {RETIRADOS} SELECT {', '.join(POR_CLIENTE_COLS)} FROM viejos_h "
+                    "ORDER BY id_cliente, fecha_pago")
     con.execute("DELETE FROM pagos_cuarentena WHERE id_pago IN (SELECT id_pago FROM cambios)")
     con.execute(f"INSERT INTO pagos_historicos SELECT {cols} FROM cambios WHERE motivo IS NULL "
                 "ORDER BY fecha_pago, id_cliente")
@@ -246,9 +247,7 @@ def _merge_pagos(con, stats: MergeStats) -> None:
                 "WHERE motivo IS NULL ORDER BY id_cliente, fecha_pago")
     con.execute(f"INSERT INTO pagos_cuarentena SELECT {cols}, motivo FROM cambios WHERE motivo IS NOT NULL "
                 "ORDER BY fecha_pago, id_cliente")
-    new_days = _date_list(con, "SELECT DISTINCT fecha_pago FROM cambios WHERE motivo IS NULL")
-    _recompute_rollup(con, sorted(set(old_days) | set(new_days)))
-    stats.fechas_recomputed = len(set(old_days) | set(new_days))
+    stats.fechas_recomputed = _update_rollup(con)
     counts = con.execute("""
         SELECT count(*) FILTER (WHERE nuevo), count(*) FILTER (WHERE motivo IS NULL),
                count(*) FILTER (WHERE NOT nuevo AND motivo IS NULL AND motivo_antes IS NOT NULL)
@@ -256,6 +255,60 @@ def _merge_pagos(con, stats: MergeStats) -> None:
     stats.pagos_new_or_changed, stats.pagos_published, stats.pagos_released = counts
     stats.pagos_quarantined = dict(con.execute(
         "SELECT motivo, count(*) FROM cambios WHERE motivo IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall())
+
+
+GRUPO = "fecha_pago, sucursal, status_pago"  # a row of the rollup
+
+
+def _update_rollup(con) -> int:
+    """Bring the rollup rows of the groups the merge changed up to date by difference: the stored row, plus
+    the rows published (`cambios`), minus the rows replaced (`viejos_h`). Re-reading whole days cost 0.3-0.5 s
+    at 500M payments for 30 days of corrections, and grows with the rows per day. Exact: a group whose lowest
+    or highest source id left it for good (a payment moved, deleted or sent to quarantine) gets its range
+    re-read from pagos_historicos, that group only. Returns the number of days whose rollup changed."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE delta AS
+        WITH entran AS (SELECT {GRUPO}, id_pago, id_origen, monto FROM cambios WHERE motivo IS NULL),
+        salen AS (SELECT {GRUPO}, id_pago, id_origen, monto FROM viejos_h),
+        -- ids that left their group for good; a correction in place writes its id back to the same group
+        se_van AS (SELECT {GRUPO}, id_origen FROM salen ANTI JOIN entran USING ({GRUPO}, id_pago))
+        SELECT {GRUPO}, sum(pagos) AS pagos, CAST(sum(monto) AS DECIMAL(18,2)) AS monto, min(lo) AS lo,
+               max(hi) AS hi, min(lo_fuera) AS lo_fuera, max(hi_fuera) AS hi_fuera
+        FROM (SELECT {GRUPO}, count(*) AS pagos, sum(monto) AS monto, min(id_origen) AS lo, max(id_origen) AS hi,
+                     CAST(NULL AS BIGINT) AS lo_fuera, CAST(NULL AS BIGINT) AS hi_fuera FROM entran GROUP BY ALL
+              UNION ALL SELECT {GRUPO}, -count(*), -sum(monto), NULL, NULL, NULL, NULL FROM salen GROUP BY ALL
+              UNION ALL SELECT {GRUPO}, 0, 0, NULL, NULL, min(id_origen), max(id_origen) FROM se_van GROUP BY ALL)
+        GROUP BY ALL""")
+    days = _date_list(con, "SELECT DISTINCT fecha_pago FROM delta ORDER BY 1")
+    if not days:
+        return 0
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE rollup_nuevo AS
+        SELECT {GRUPO}, coalesce(r.pagos, 0) + d.pagos AS pagos,
+               CAST(coalesce(r.monto, 0) + d.monto AS DECIMAL(18,2)) AS monto,
+               least(r.id_origen_min, d.lo) AS id_origen_min, greatest(r.id_origen_max, d.hi) AS id_origen_max,
+               r.pagos IS NOT NULL AND (r.id_origen_min IS NULL OR coalesce(
+                   d.lo_fuera <= r.id_origen_min OR d.hi_fuera >= r.id_origen_max, false)) AS releer
+        FROM delta d LEFT JOIN (SELECT * FROM pagos_diario_sucursal WHERE fecha_pago IN {_in_dates(days)}) r
+        USING ({GRUPO})""")
+    reread = _date_list(con, "SELECT DISTINCT fecha_pago FROM rollup_nuevo WHERE releer AND pagos > 0 ORDER BY 1")
+    if reread:
+        con.execute(f"""
+            UPDATE rollup_nuevo SET id_origen_min = x.lo, id_origen_max = x.hi
+            FROM (SELECT {GRUPO}, min(id_origen) AS lo, max(id_origen) AS hi
+                  FROM pagos_historicos h SEMI JOIN (SELECT {GRUPO} FROM rollup_nuevo WHERE releer) USING ({GRUPO})
+                  WHERE fecha_pago IN {_in_dates(reread)} GROUP BY ALL) x
+            WHERE rollup_nuevo.fecha_pago = x.fecha_pago AND rollup_nuevo.sucursal = x.sucursal
+              AND rollup_nuevo.status_pago = x.status_pago""")
+    con.execute(f"""
+        DELETE FROM pagos_diario_sucursal r USING rollup_nuevo n
+        WHERE r.fecha_pago IN {_in_dates(days)} AND r.fecha_pago = n.fecha_pago AND r.sucursal = n.sucursal
+          AND r.status_pago = n.status_pago""")
+    con.execute(f"""
+        INSERT INTO pagos_diario_sucursal
+        SELECT {GRUPO}, pagos, monto, id_origen_min, id_origen_max FROM rollup_nuevo WHERE pagos > 0
+        ORDER BY {GRUPO}""")
+    return len(days)
 
 
 def _recompute_rollup(con, days: list[str]) -> None:

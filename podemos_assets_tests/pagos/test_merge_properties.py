@@ -101,4 +101,9 @@ def test_result_independent_of_arrival_order_and_redelivery(w, order, repeats):
             con.execute(f"SELECT {projected} FROM pagos_historicos").fetchall())
         rollup = con.execute("SELECT coalesce(sum(pagos), 0), coalesce(sum(monto), 0) FROM pagos_diario_sucursal").fetchone()
         assert rollup == (len(published), sum((r[1] for r in published), Decimal("0")))
+        # kept by difference, each group is what aggregating the table gives, id ranges included
+        aggregated = ("SELECT fecha_pago, sucursal, status_pago, count(*), sum(monto), min(id_origen), max(id_origen) "
+                      "FROM pagos_historicos GROUP BY ALL")
+        assert sorted(con.execute("SELECT * FROM pagos_diario_sucursal").fetchall()) == sorted(
+            con.execute(aggregated).fetchall())
         con.close()

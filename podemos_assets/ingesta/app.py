@@ -73,7 +73,7 @@ def create_app(core: IngestCore, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT, ret
 
     async def handle(request: Request) -> Response:
         nonlocal in_flight
-        limit = p.MAX_PHOTO_BYTES if request.url.path.startswith("/v1/fotos/") else p.MAX_BODY_BYTES
+        limit = p.MAX_PHOTO_BYTES if request.url.path.startswith("/v1/fotos") else p.MAX_BODY_BYTES
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
             return _to_response(too_large(int(declared), limit))  # refuse before reading the body
@@ -103,6 +103,7 @@ def create_app(core: IngestCore, max_in_flight: int = DEFAULT_MAX_IN_FLIGHT, ret
     routes = [
         Route("/v1/health", handle, methods=["GET"]),
         Route("/v1/batches", handle, methods=["POST"]),
+        Route("/v1/fotos", handle, methods=["POST"]),
         Route("/v1/fotos/{sha256}", handle, methods=["PUT"]),
     ]
     return Starlette(routes=routes)

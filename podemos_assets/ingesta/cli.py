@@ -14,7 +14,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from podemos_assets.cli import port_number, positive_int
 
     sub = parser.add_subparsers(dest="ingest_command", required=True)
-    serve = sub.add_parser("serve", help="serve POST /v1/batches and PUT /v1/fotos/{sha256}")
+    serve = sub.add_parser("serve", help="serve POST /v1/batches, POST /v1/fotos and PUT /v1/fotos/{sha256}")
     serve.add_argument("--host", default="127.0.0.1", help="bind address (default loopback only)")
     serve.add_argument("--port", type=port_number, default=8700)
     # None = the service's own limit (ingesta.app.DEFAULT_MAX_IN_FLIGHT, filled in by main).

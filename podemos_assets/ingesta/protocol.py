@@ -30,7 +30,8 @@ from podemos_assets.contracts import lake as paths
 
 MAX_EVENTS = 500
 MAX_BODY_BYTES = 1024 * 1024  # 1 MiB
-MAX_PHOTO_BYTES = 8 * 1024 * 1024
+MAX_PHOTO_BYTES = 8 * 1024 * 1024  # one photo, and the body of any photo request
+MAX_PHOTOS_PER_REQUEST = 32  # POST /v1/fotos: photos sent together, one request (and one signature) for all
 SIGNATURE_WINDOW_S = 300  # a signed request is valid this long around the server's clock
 MAX_CLOCK_OFFSET = timedelta(days=7)  # sent_at (device clock) may be this far from the server's clock
 MAX_BACKLOG = timedelta(days=35)  # an event may be queued this long before its batch is sent
@@ -143,7 +144,20 @@ class Batch(_BatchHead, kw_only=True):
     events: Annotated[list[Event], Meta(max_length=MAX_EVENTS)]
 
 
+class PhotoUpload(Struct, forbid_unknown_fields=True):
+    sha256: Sha256
+    data: Annotated[bytes, Meta(min_length=1, description="the photo's bytes, base64 (RFC 4648, with padding)")]
+
+
+class PhotoBundle(Struct, forbid_unknown_fields=True):
+    """POST /v1/fotos: several photos in one signed request. A storm of phones uploads mostly small photos;
+    one request per photo paid a signature check, a replay-guard write and the HTTP round trip each."""
+
+    photos: Annotated[list[PhotoUpload], Meta(min_length=1, max_length=MAX_PHOTOS_PER_REQUEST)]
+
+
 EVENT_DECODER = msgspec.json.Decoder(Event)
+PHOTOS_DECODER = msgspec.json.Decoder(PhotoBundle)
 ENVELOPE_DECODER = msgspec.json.Decoder(BatchEnvelope)
 BATCH_DECODER = msgspec.json.Decoder(Batch)  # the fast path: a well-formed batch in one compiled call
 ENCODER = msgspec.json.Encoder()
@@ -320,14 +334,34 @@ def json_schema() -> dict:
     return schema
 
 
+def photos_json_schema() -> dict:
+    """The published contract of POST /v1/fotos."""
+    schema = msgspec.json.schema(PhotoBundle)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "POST /v1/fotos (podemos campo)"
+    schema["description"] = (
+        "Signed as a batch is. Beyond this schema: each photo's data hashes (SHA-256) to its sha256, and the "
+        f"body is at most {MAX_PHOTO_BYTES} bytes; a larger photo goes alone as PUT /v1/fotos/{{sha256}} with "
+        "the raw bytes as body."
+    )
+    return schema
+
+
+# The published contracts beside the SDK: file -> the schema the structs generate.
+SCHEMAS = {"contrato_campo.schema.json": json_schema, "contrato_fotos.schema.json": photos_json_schema}
 SCHEMA_FILE = "contrato_campo.schema.json"
 
 
-def schema_text() -> str:
-    return msgspec.json.format(msgspec.json.encode(json_schema(), order="sorted"), indent=2).decode() + "\n"
+def schema_text(file: str = SCHEMA_FILE) -> str:
+    return msgspec.json.format(msgspec.json.encode(SCHEMAS[file](), order="sorted"), indent=2).decode() + "\n"
 
 
-if __name__ == "__main__":  # regenerate the committed schema beside the SDK
+if __name__ == "__main__":  # regenerate the committed schemas beside the SDK
     import sys
+    from pathlib import Path
 
-    sys.stdout.write(schema_text())
+    if sys.argv[1:] == ["--write"]:
+        for name in SCHEMAS:
+            Path(__file__).with_name(name).write_text(schema_text(name), encoding="utf-8")
+    else:
+        sys.stdout.write(schema_text(sys.argv[1] if len(sys.argv) > 1 else SCHEMA_FILE))

@@ -21,9 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import msgspec
 
 from podemos_assets.ingesta import protocol as p
 
+# Photo bytes per POST /v1/fotos: base64 makes them 4/3 as large, and the body must stay under MAX_PHOTO_BYTES.
+PHOTO_BUNDLE_BYTES = 4 * 1024 * 1024
 PENDING, SENT, CONFLICT, REJECTED = "pendiente", "enviado", "conflicto", "rechazado"
 _FINAL = {"accepted": SENT, "duplicate": SENT, "conflict": CONFLICT, "rejected": REJECTED}
 
@@ -208,12 +211,49 @@ class DeviceClient:
             return response
         raise SyncError(f"{self.device_id}: {method} {path} still failing after {self.max_attempts} attempts")
 
-    async def upload_photos(self) -> None:
+    def photo_requests(self) -> list[tuple[str, str, bytes, list[str]]]:
+        """The requests that upload the pending photos, as (method, path, body, sha256s): together by
+        POST /v1/fotos, up to MAX_PHOTOS_PER_REQUEST photos and PHOTO_BUNDLE_BYTES of photo per request;
+        a photo larger than that goes alone by PUT, as raw bytes."""
+        requests, bundle, size = [], [], 0
+
+        def close_bundle():
+            if bundle:
+                body = msgspec.json.encode(p.PhotoBundle(photos=[p.PhotoUpload(sha, data) for sha, data in bundle]))
+                requests.append(("POST", "/v1/fotos", body, [sha for sha, _ in bundle]))
+                bundle.clear()
+
         for sha, data in self.outbox.pending_photos():
-            r = await self._exchange("PUT", f"/v1/fotos/{sha}", lambda data=data: bytes(data))
-            if r.status_code not in (200, 201):
-                raise SyncError(f"{self.device_id}: photo {sha} refused ({r.status_code}): {r.text}")
-            self.outbox.photo_uploaded(sha)
+            data = bytes(data)
+            if len(data) > PHOTO_BUNDLE_BYTES:
+                requests.append(("PUT", f"/v1/fotos/{sha}", data, [sha]))
+                continue
+            if len(bundle) == p.MAX_PHOTOS_PER_REQUEST or size + len(data) > PHOTO_BUNDLE_BYTES:
+                close_bundle()
+                size = 0
+            bundle.append((sha, data))
+            size += len(data)
+        close_bundle()
+        return requests
+
+    async def upload_photos(self) -> None:
+        for method, path, body, shas in self.photo_requests():
+            r = await self._exchange(method, path, lambda body=body: body)
+            if method == "PUT":
+                stored = shas if r.status_code in (200, 201) else []
+                refused = {} if stored else {shas[0]: r.text}
+            else:
+                results = r.json().get("results", []) if r.status_code in (200, 400) else []
+                stored = [x["sha256"] for x in results if x.get("status") in ("stored", "existing")]
+                refused = {x["sha256"]: x.get("reason") for x in results if x.get("status") == "rejected"}
+                if not results:
+                    refused = {sha: r.text for sha in shas}
+            for sha in stored:
+                self.outbox.photo_uploaded(sha)
+            if refused:  # the stored ones are recorded; a refused photo is corrupt on the phone
+                sha, why = next(iter(refused.items()))
+                raise SyncError(f"{self.device_id}: {len(refused)} photo(s) refused ({r.status_code}), "
+                                f"e.g. {sha}: {why}")
 
     def _batch_body(self, events: list[dict]) -> bytes:
         sent_at = datetime.fromtimestamp(self.device_now(), UTC).isoformat(timespec="milliseconds")

@@ -69,7 +69,7 @@ def _echo_id(raw: bytes) -> str | None:
 
 
 class IngestCore:
-    """Routes: POST /v1/batches, PUT /v1/fotos/{sha256}, GET /v1/health."""
+    """Routes: POST /v1/batches, POST /v1/fotos (several photos), PUT /v1/fotos/{sha256}, GET /v1/health."""
 
     def __init__(
         self,
@@ -92,11 +92,14 @@ class IngestCore:
             return CoreResponse(200, {"status": "ok"})
         if method == "POST" and path == "/v1/batches":
             return self._guarded(method, path, headers, body, p.MAX_BODY_BYTES, self._batch)
+        if method == "POST" and path == "/v1/fotos":
+            return self._guarded(method, path, headers, body, p.MAX_PHOTO_BYTES,
+                                 lambda device, b, now: self._photos(b))
         match = _PHOTO_PATH.fullmatch(path)
         if method == "PUT" and match:
             return self._guarded(method, path, headers, body, p.MAX_PHOTO_BYTES,
                                  lambda device, b, now: self._photo(match.group(1), b))
-        return _error(404, "no such route: POST /v1/batches, PUT /v1/fotos/{sha256}, GET /v1/health")
+        return _error(404, "no such route: POST /v1/batches, POST /v1/fotos, PUT /v1/fotos/{sha256}, GET /v1/health")
 
     def _guarded(self, method, path, headers, body, limit, handler) -> CoreResponse:
         if len(body) > limit:
@@ -115,7 +118,7 @@ class IngestCore:
             return handler(device, body, now)
         except OSError as exc:  # the landing zone or the store is unreachable: nothing was acknowledged
             log.error("campo ingest: storage unavailable (%s)", type(exc).__name__)
-            return CoreResponse(503, {"error": "storage unavailable: nothing was stored; retry later"},
+            return CoreResponse(503, {"error": "storage unavailable: nothing was stored or acknowledged; retry later"},
                                 {"Retry-After": "5"})
         finally:
             with self._devices_lock:
@@ -133,6 +136,32 @@ class IngestCore:
         key = p.photo_key(sha256)
         created = self.lake.create_bytes(key, body)  # content-addressed: an existing one is the same bytes
         return CoreResponse(201 if created else 200, {"object_key": key, "sha256": sha256, "bytes": len(body)})
+
+    def _photos(self, body: bytes) -> CoreResponse:
+        """Several photos in one request: each is checked and stored on its own, as if PUT alone (a bad
+        one is rejected with its reason, the others are stored). Stored photos are content-addressed, so
+        a retry after a failure midway stores nothing twice."""
+        try:
+            bundle = p.PHOTOS_DECODER.decode(body)
+        except (msgspec.DecodeError, RecursionError) as exc:
+            return _error(400, f"photos refused: {p.reason(exc)}; nothing was stored")
+        results = []
+        for i, photo in enumerate(bundle.photos):
+            actual = hashlib.sha256(photo.data).hexdigest()
+            if actual != photo.sha256:
+                results.append({"sha256": photo.sha256, "status": REJECTED,
+                                "reason": f"photos[{i}].data: hashes to {actual}, not to its sha256; re-read the "
+                                          "photo and upload it again"})
+                continue
+            key = p.photo_key(photo.sha256)
+            created = self.lake.create_bytes(key, photo.data)  # an existing one is the same bytes
+            results.append({"sha256": photo.sha256, "status": "stored" if created else "existing",
+                            "object_key": key, "bytes": len(photo.data)})
+        rejected = sum(r["status"] == REJECTED for r in results)
+        if rejected:
+            return CoreResponse(400, {"error": f"{rejected} photo(s) rejected (see results); the others were stored",
+                                      "results": results})
+        return CoreResponse(200, {"results": results})
 
     def _batch(self, device_id: str, body: bytes, now: float) -> CoreResponse:
         received = datetime.fromtimestamp(now, UTC)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import random
 import time
@@ -43,3 +45,18 @@ def signed(body: bytes, device: str = "dev-a", path: str = "/v1/batches", method
     key = (secret or SECRETS.get(device, "x")).encode()
     return {"x-device-id": device, "x-timestamp": stamp, "x-signature": p.sign(key, device, stamp, method, path, body),
             "content-type": "application/json"}
+
+
+def photo(n: int, size: int = 700) -> bytes:
+    """A distinct fake JPEG of about `size` bytes."""
+    return b"\xff\xd8\xff" + hashlib.sha256(str(n).encode()).digest() * (size // 32)
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def bundle(*photos: bytes, **override) -> bytes:
+    """The body of POST /v1/fotos carrying these photos."""
+    items = [{"sha256": sha(x), "data": base64.b64encode(x).decode()} for x in photos]
+    return json.dumps({"photos": items, **override}).encode()

@@ -19,12 +19,20 @@ from podemos_assets_tests.campo.helpers import batch_body, events, make_core, si
 SCHEMA = Path(p.__file__).with_name(p.SCHEMA_FILE)
 
 
-def test_the_published_json_schema_is_the_one_the_structs_generate():
-    assert SCHEMA.read_text(encoding="utf-8") == p.schema_text(), (
-        "regenerate it: python -m podemos_assets.ingesta.protocol > podemos_assets/ingesta/contrato_campo.schema.json")
+@pytest.mark.parametrize("name", sorted(p.SCHEMAS))
+def test_the_published_json_schemas_are_the_ones_the_structs_generate(name):
+    assert Path(p.__file__).with_name(name).read_text(encoding="utf-8") == p.schema_text(name), (
+        "regenerate them: python -m podemos_assets.ingesta.protocol --write")
+
+
+def test_the_published_schemas_state_the_limits():
     schema = json.loads(SCHEMA.read_text())
     assert schema["$defs"]["Batch"]["properties"]["events"]["maxItems"] == p.MAX_EVENTS
     assert schema["$defs"]["Batch"]["additionalProperties"] is False
+    photos = json.loads(Path(p.__file__).with_name("contrato_fotos.schema.json").read_text())
+    assert photos["$defs"]["PhotoBundle"]["properties"]["photos"]["maxItems"] == p.MAX_PHOTOS_PER_REQUEST
+    assert photos["$defs"]["PhotoUpload"]["properties"]["data"]["contentEncoding"] == "base64"
+    assert photos["$defs"]["PhotoUpload"]["additionalProperties"] is False
 
 
 @pytest.fixture

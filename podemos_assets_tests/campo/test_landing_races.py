@@ -102,7 +102,7 @@ def test_a_claim_whose_landing_failed_is_not_committed(tmp_path):
     evs = events(3)
     core.landing.lake = FailingLake(url=core.lake.url)
     r = post(core, batch_body(evs))
-    assert r.status == 503 and "nothing was stored" in r.body["error"]
+    assert r.status == 503 and "nothing was stored or acknowledged" in r.body["error"]
     assert landing_keys(core.lake) == [] and core.store.counts() == {"eventos": 3, "confirmados": 0}
     core.landing.lake = core.lake
     r = post(core, batch_body(evs))

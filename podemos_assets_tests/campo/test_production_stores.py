@@ -23,7 +23,7 @@ from podemos_assets.ingesta.auth import AUTH_FAILED
 from podemos_assets.resources.dynamo import DynamoIdempotencyStore
 from podemos_assets.resources.idempotency import CONFLICT, DUPLICATE, IN_FLIGHT, NEW
 from podemos_assets.resources.lake import LakeResource
-from podemos_assets_tests.campo.helpers import SECRETS, batch_body, events, signed
+from podemos_assets_tests.campo.helpers import SECRETS, batch_body, bundle, events, photo, sha, signed
 from podemos_assets_tests.scale.servers import moto_s3
 
 pytestmark = pytest.mark.s3
@@ -145,3 +145,27 @@ def test_the_lambda_handler_runs_on_dynamodb_and_s3_from_configuration(aws, tmp_
     items = {i["event_id"]["S"]: i["committed"]["BOOL"]
              for i in core.store.client.scan(TableName="campo_eventos")["Items"]}
     assert all(items[e["event_id"]] for e in evs)
+
+
+def test_photos_sent_together_through_the_lambda_handler_are_created_in_s3_once(aws, tmp_path, monkeypatch):
+    prefix = f"fotos-{uuid.uuid4().hex[:8]}"
+    for k, v in {"PODEMOS_HOME": str(tmp_path / "home"), "PODEMOS_LAKE_URL": f"s3://{BUCKET}/{prefix}",
+                 "PODEMOS_DEVICE_SECRETS": json.dumps(SECRETS)}.items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.delenv("PODEMOS_CAMPO_STORE_URL", raising=False)
+    core = build_core(load_settings(), default_store="dynamodb")
+    photos = [photo(i, size=5_000) for i in range(3)]
+
+    def send(*items):
+        body = bundle(*items)
+        event = {**api_gateway(body, signed(body, path="/v1/fotos")), "rawPath": "/v1/fotos"}
+        out = lambda_handler.handle_event(core, event)
+        return out["statusCode"], [x["status"] for x in json.loads(out["body"])["results"]]
+
+    assert send(*photos[:2]) == (200, ["stored", "stored"])
+    assert send(*photos) == (200, ["existing", "existing", "stored"])  # a retry after a lost answer
+    s3 = boto3.client("s3")
+    keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"{prefix}/")["Contents"])
+    assert keys == sorted(f"{prefix}/landing/campo/fotos/{sha(x)}" for x in photos)
+    for x in photos:
+        assert s3.get_object(Bucket=BUCKET, Key=f"{prefix}/landing/campo/fotos/{sha(x)}")["Body"].read() == x

@@ -334,6 +334,8 @@ def storm(work: Path, n: int, backlog: int, use_wrk: bool) -> None:
         folder = work / name.replace(", ", "_").replace(" ", "_")
         storm_once(folder / "sdk", name, flags, n, backlog)
         if use_wrk and shutil.which("wrk"):
+            # the baseline in the same run: each photo in its own request, as the SDK sent them before
+            storm_wrk(folder / "wrk_put", name, flags, n, backlog, photos_together=False)
             storm_wrk(folder / "wrk", name, flags, n, backlog)
 
 
@@ -387,9 +389,11 @@ end
 """
 
 
-def storm_wrk(work: Path, name: str, flags: list[str], n: int, backlog: int) -> None:
+def storm_wrk(work: Path, name: str, flags: list[str], n: int, backlog: int, photos_together: bool = True) -> None:
     """The same storm with the phones' requests pre-signed (by the SDK's own signing and batch encoding)
-    and replayed by wrk, so that the simulated phones' Python stops sharing the server's 2 cores."""
+    and replayed by wrk, so that the simulated phones' Python stops sharing the server's 2 cores.
+    `photos_together=False`: each photo in its own PUT /v1/fotos/{sha256}, as the SDK sent them before
+    POST /v1/fotos (both are production routes: a photo too large to go with others still goes alone)."""
     from podemos_assets.ingesta.sdk import DeviceClient
 
     devices, secrets = make_fleet(work / "fleet", n, backlog, seed=3)
@@ -397,7 +401,10 @@ def storm_wrk(work: Path, name: str, flags: list[str], n: int, backlog: int) -> 
     for d in devices:
         client = DeviceClient(d.device_id, d.secret, d.outbox, None, asesor=d.asesor, sucursal=d.sucursal,
                               region=d.region, skew_s=d.skew_s)
-        reqs = [("PUT", f"/v1/fotos/{sha}", bytes(data)) for sha, data in d.outbox.pending_photos()]
+        if photos_together:
+            reqs = [(method, path, body) for method, path, body, _ in client.photo_requests()]
+        else:
+            reqs = [("PUT", f"/v1/fotos/{sha}", bytes(data)) for sha, data in d.outbox.pending_photos()]
         events = d.outbox.pending(backlog)
         reqs += [("POST", "/v1/batches", client._batch_body(events[i:i + client.batch_size]))
                  for i in range(0, len(events), client.batch_size)]
@@ -440,7 +447,8 @@ def storm_wrk(work: Path, name: str, flags: list[str], n: int, backlog: int) -> 
         if line.startswith("REFUSED"):
             print(f"  {line.strip()}")
     events = sum(len(d.outbox.events()) for d in devices)
-    print(f"storm ({name}, wrk replay of the same {len(lines):,} requests): {ok:,} acknowledged, {bad} refused, in "
+    how = "photos together" if photos_together else "one photo per request"
+    print(f"storm ({name}, wrk replay of the SDK's {len(lines):,} requests, {how}): {ok:,} acknowledged, {bad} refused, in "
           f"{seconds:.1f} s ({events / seconds:,.0f} events/s; goal <= 10 s: {'met' if seconds <= 10 else 'NOT met'}); "
           f"latency p50 {p50:.2f} s, p99 {p99:.2f} s (goal < 2 s: {'met' if p99 < 2 else 'NOT met'}); "
           f"CPU: server {server_cpu:.1f} s, wrk {wrk_cpu:.1f} s", flush=True)

@@ -131,6 +131,9 @@ class DeviceClient:
     sucursal: str = ""
     region: str = ""
     batch_size: int = 50
+    # Photos per POST /v1/fotos (the contract allows MAX_PHOTOS_PER_REQUEST). Fewer than that: in a storm
+    # every device's request waits behind the others', so a request's wait grows with the photos in each.
+    photos_per_request: int = 8
     skew_s: float = 0.0  # the device clock minus true time (simulated clock error)
     base_delay_s: float = 0.1
     max_delay_s: float = 20.0
@@ -213,8 +216,9 @@ class DeviceClient:
 
     def photo_requests(self) -> list[tuple[str, str, bytes, list[str]]]:
         """The requests that upload the pending photos, as (method, path, body, sha256s): together by
-        POST /v1/fotos, up to MAX_PHOTOS_PER_REQUEST photos and PHOTO_BUNDLE_BYTES of photo per request;
+        POST /v1/fotos, up to `photos_per_request` photos and PHOTO_BUNDLE_BYTES of photo per request;
         a photo larger than that goes alone by PUT, as raw bytes."""
+        per_request = max(1, min(self.photos_per_request, p.MAX_PHOTOS_PER_REQUEST))
         requests, bundle, size = [], [], 0
 
         def close_bundle():
@@ -228,7 +232,7 @@ class DeviceClient:
             if len(data) > PHOTO_BUNDLE_BYTES:
                 requests.append(("PUT", f"/v1/fotos/{sha}", data, [sha]))
                 continue
-            if len(bundle) == p.MAX_PHOTOS_PER_REQUEST or size + len(data) > PHOTO_BUNDLE_BYTES:
+            if len(bundle) == per_request or size + len(data) > PHOTO_BUNDLE_BYTES:
                 close_bundle()
                 size = 0
             bundle.append((sha, data))

@@ -145,7 +145,8 @@ class IngestCore:
             bundle = p.PHOTOS_DECODER.decode(body)
         except (msgspec.DecodeError, RecursionError) as exc:
             return _error(400, f"photos refused: {p.reason(exc)}; nothing was stored")
-        results = []
+        results: list[dict] = []
+        good = []  # (position in results, photo)
         for i, photo in enumerate(bundle.photos):
             actual = hashlib.sha256(photo.data).hexdigest()
             if actual != photo.sha256:
@@ -153,10 +154,12 @@ class IngestCore:
                                 "reason": f"photos[{i}].data: hashes to {actual}, not to its sha256; re-read the "
                                           "photo and upload it again"})
                 continue
-            key = p.photo_key(photo.sha256)
-            created = self.lake.create_bytes(key, photo.data)  # an existing one is the same bytes
-            results.append({"sha256": photo.sha256, "status": "stored" if created else "existing",
-                            "object_key": key, "bytes": len(photo.data)})
+            good.append((len(results), photo))
+            results.append({"sha256": photo.sha256, "object_key": p.photo_key(photo.sha256), "bytes": len(photo.data)})
+        # all durable before the answer; an existing one is the same bytes (content-addressed)
+        created = self.lake.create_many([(results[i]["object_key"], photo.data) for i, photo in good])
+        for (i, _), new in zip(good, created):
+            results[i]["status"] = "stored" if new else "existing"
         rejected = sum(r["status"] == REJECTED for r in results)
         if rejected:
             return CoreResponse(400, {"error": f"{rejected} photo(s) rejected (see results); the others were stored",

@@ -12,7 +12,7 @@ import io
 import os
 import posixpath
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from urllib.parse import urlparse
 
@@ -104,42 +104,59 @@ class LakeResource(dg.ConfigurableResource):
         Never replaces a file, unlike `write_bytes`: locally a temp file (owner-only by default) is
         fsync'd and hard-linked into place (the link fails if the name exists), on S3 a PUT with
         `If-None-Match: *` (S3 answers 412 if the key exists)."""
-        if not self.is_local:
-            import boto3
-            from botocore.exceptions import ClientError
+        return self.create_many([(key, data)], mode)[0]
 
-            parsed = urlparse(self.url)
-            client = boto3.client("s3", endpoint_url=self.s3_endpoint_url or os.environ.get("AWS_ENDPOINT_URL"),
-                                  region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
-            try:
-                client.put_object(Bucket=parsed.netloc, Key=posixpath.join(parsed.path.strip("/"), key).lstrip("/"),
-                                  Body=data, IfNoneMatch="*")
-            except ClientError as exc:
-                if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
-                    return False
-                raise
-            return True
-        full = self._full(key)
-        folder = posixpath.dirname(full)
-        os.makedirs(folder, exist_ok=True)
-        tmp = f"{full}.tmp-{uuid.uuid4().hex}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    def create_many(self, items: Sequence[tuple[str, bytes]], mode: int = 0o600) -> list[bool]:
+        """`create_bytes` for several keys at once, one answer per item (a key repeated in `items` is
+        created by its first item). Locally each file is fsync'd, and each folder once after all its new
+        names are linked: a directory fsync per file cost about a third of a photo's durable create."""
+        if not self.is_local:
+            return [self._s3_create(key, data) for key, data in items]
+        fulls = [self._full(key) for key, _ in items]
+        for folder in {posixpath.dirname(full) for full in fulls}:
+            os.makedirs(folder, exist_ok=True)
+        tmps: list[str] = []
+        created: list[bool] = []
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
+            for full, (_, data) in zip(fulls, items):
+                tmp = f"{full}.tmp-{uuid.uuid4().hex}"
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+                tmps.append(tmp)
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
+            for full, tmp in zip(fulls, tmps):
+                try:
+                    os.link(tmp, full)
+                    created.append(True)
+                except FileExistsError:
+                    created.append(False)
+        finally:
+            for tmp in tmps:
+                os.unlink(tmp)
+        for folder in {posixpath.dirname(full) for full, new in zip(fulls, created) if new}:
+            dir_fd = os.open(folder, os.O_RDONLY)
             try:
-                os.link(tmp, full)
-            except FileExistsError:
+                os.fsync(dir_fd)  # make the new names themselves durable
+            finally:
+                os.close(dir_fd)
+        return created
+
+    def _s3_create(self, key: str, data: bytes) -> bool:
+        import boto3
+        from botocore.exceptions import ClientError
+
+        parsed = urlparse(self.url)
+        client = boto3.client("s3", endpoint_url=self.s3_endpoint_url or os.environ.get("AWS_ENDPOINT_URL"),
+                              region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+        try:
+            client.put_object(Bucket=parsed.netloc, Key=posixpath.join(parsed.path.strip("/"), key).lstrip("/"),
+                              Body=data, IfNoneMatch="*")
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
                 return False
-        finally:
-            os.unlink(tmp)
-        dir_fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)  # make the new name itself durable
-        finally:
-            os.close(dir_fd)
+            raise
         return True
 
     def write_parquet(self, key: str, table: pa.Table) -> str:

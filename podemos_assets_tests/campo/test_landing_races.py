@@ -38,6 +38,34 @@ def test_create_bytes_never_replaces_a_file(tmp_path):
     assert stat.S_IMODE(os.stat(tmp_path / "a" / "b.ndjson").st_mode) == 0o600
 
 
+def test_create_many_creates_each_new_key_once_and_never_replaces(tmp_path):
+    lake = LakeResource(url=f"file://{tmp_path}")
+    assert lake.create_bytes("f/old", b"old")
+    items = [("f/new", b"1"), ("f/old", b"other"), ("g/x", b"2"), ("f/new", b"again")]
+    assert lake.create_many(items) == [True, False, True, False]
+    assert [lake.read_bytes(k) for k in ("f/new", "f/old", "g/x")] == [b"1", b"old", b"2"]
+    assert sorted(lake.list("f/")) == ["f/new", "f/old"] and list(lake.list("g/")) == ["g/x"]  # no temp files
+    assert stat.S_IMODE(os.stat(tmp_path / "f" / "new").st_mode) == 0o600
+
+
+def test_create_many_failing_midway_links_no_name_and_leaves_no_temp_file(tmp_path, monkeypatch):
+    """Every file is durable before any name appears: a disk error while writing leaves nothing behind."""
+    lake = LakeResource(url=f"file://{tmp_path}")
+    calls = []
+    real_fsync = os.fsync
+
+    def failing_fsync(fd):
+        calls.append(fd)
+        if len(calls) == 2:
+            raise OSError(5, "Input/output error")
+        return real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    with pytest.raises(OSError):
+        lake.create_many([("f/a", b"1"), ("f/b", b"2"), ("f/c", b"3")])
+    assert list(lake.list("f/")) == []
+
+
 @pytest.mark.parametrize("round_", range(5))
 def test_two_batches_with_one_batch_id_at_the_same_time_both_land(tmp_path, round_):
     """The bug: the second landing write replaced the first file and its events were then answered

@@ -153,8 +153,8 @@ def test_the_sdk_sends_pending_photos_together_and_a_large_one_alone(tmp_path, c
     small = [photo(i) for i in range(p.MAX_PHOTOS_PER_REQUEST + 8)]
     large = photo(999, size=PHOTO_BUNDLE_BYTES + 64)
     outbox = _outbox_with(tmp_path, [*small, large])
-    client = DeviceClient("dev-a", SECRETS["dev-a"].encode(), outbox, None)
-    requests = client.photo_requests()
+    client = DeviceClient("dev-a", SECRETS["dev-a"].encode(), outbox, None, photos_per_request=100)
+    requests = client.photo_requests()  # asked for more than the contract allows: the contract's limit
     assert sorted((m, path, len(shas)) for m, path, _, shas in requests) == sorted([
         ("POST", "/v1/fotos", p.MAX_PHOTOS_PER_REQUEST), ("POST", "/v1/fotos", 8),
         ("PUT", f"/v1/fotos/{sha(large)}", 1)])
@@ -170,6 +170,8 @@ def test_the_sdk_sends_pending_photos_together_and_a_large_one_alone(tmp_path, c
     assert stored_photos(core) == {sha(x): x for x in [*small, large]}
     assert outbox.pending_photos() == []  # each one marked uploaded
     assert client.report.attempts == 3  # three requests, not 41
+    assert [len(shas) for _, _, _, shas in DeviceClient("dev-a", b"", _outbox_with(tmp_path / "b", small),
+                                                        None).photo_requests()] == [8, 8, 8, 8, 8]  # the default
 
 
 def test_the_sdk_marks_the_stored_photos_and_names_a_corrupt_one(tmp_path, core):

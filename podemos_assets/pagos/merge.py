@@ -46,16 +46,30 @@ DIMENSIONS = {
 }
 # Global ids: the branch number in the last three digits (suc_013, id 4521 -> 4521013).
 GID_MACRO = "x * 1000 + CAST(substr(suc, 5) AS BIGINT)"
-PAGOS_SELECT = """
+_PAGOS_TEMPLATE = """
 SELECT gid(t.id, t.sucursal) AS id_pago, gid(t.cuenta_id, t.sucursal) AS id_prestamo,
        gid(t.cliente_id, t.sucursal) AS id_cliente, CAST(t.monto AS DECIMAL(18,2)) AS monto,
        CAST(t.fecha AS DATE) AS fecha_pago,
        CASE WHEN t.monto < 0 THEN 'REVERSO' ELSE 'APLICADO' END AS status_pago,
        CAST(json_object('canal', t.canal) AS VARCHAR) AS otros_datos,
-       local_to_utc(s.zona_horaria, t.fecha) AS fecha_pago_utc,
+       {utc} AS fecha_pago_utc,
        t.sucursal, t.id AS id_origen, t.updated_at AS updated_at_origen, t.updated_at_utc, t.extraccion
-FROM in_transacciones t LEFT JOIN sucursales s ON s.id = t.sucursal
+FROM in_transacciones t LEFT JOIN sucursales s ON s.id = t.sucursal{join}
 """
+# One payment version per extract row; the Spark job runs it too (spark/rules.py expands the macros).
+PAGOS_SELECT = _PAGOS_TEMPLATE.format(utc="local_to_utc(s.zona_horaria, t.fecha)", join="")
+# The same SELECT as the daily merge runs it: the instant of each distinct (zone, local minute) of the day is
+# computed once (`minutos`) and joined back, instead of timezone() per row (about 0.2 s of a 1.5M-row day).
+# Exact: an offset only changes on a whole minute (every zone since the early 1900s; whole hours in Mexico),
+# so a minute's rows share its offset, the ambiguous and skipped local times included.
+MINUTOS = """
+    CREATE OR REPLACE TEMP TABLE minutos AS
+    SELECT zona, minuto, local_to_utc(zona, minuto) AS utc
+    FROM (SELECT DISTINCT s.zona_horaria AS zona, date_trunc('minute', t.fecha) AS minuto
+          FROM in_transacciones t JOIN sucursales s ON s.id = t.sucursal)"""
+PAGOS_STAGE = _PAGOS_TEMPLATE.format(
+    utc="m.utc + (t.fecha - m.minuto)",
+    join="\n    LEFT JOIN minutos m ON m.zona = s.zona_horaria AND m.minuto = date_trunc('minute', t.fecha)")
 PAGOS_COLS = [c for c in schemas.PagosHistoricos.to_schema().columns]
 POR_CLIENTE_COLS = list(schemas.PagosPorCliente.to_schema().columns)
 # Superseded rows of the client projection, same columns (one row retires exactly one stored row: the multiset
@@ -192,7 +206,8 @@ def _in_dates(dates: list[str]) -> str:
 
 def _merge_pagos(con, stats: MergeStats) -> None:
     cols = ", ".join(PAGOS_COLS)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE stage AS {PAGOS_SELECT}")
+    con.execute(MINUTOS)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE stage AS {PAGOS_STAGE}")
     # UNION ALL: the keys feed semi-joins and a DISTINCT only, so a de-duplication here would be wasted work
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE afectadas AS

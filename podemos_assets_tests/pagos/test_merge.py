@@ -265,3 +265,43 @@ def test_the_client_projection_is_appended_to_and_holds_exactly_the_latest_versi
     assert con.execute("SELECT count(*) FROM pagos_por_cliente").fetchone()[0] == 2
     assert con.execute(f"SELECT count(*) FROM {RETIRADOS}").fetchone()[0] == 0
     assert projection(con) == expected
+
+
+def test_utc_instants_by_minute_equal_the_per_row_conversion_across_every_mexican_offset_change(con):
+    """The daily merge converts each distinct (zone, local minute) once and joins it back; the per-row
+    conversion (PAGOS_SELECT, what the Spark job and the merge did before) must give the same instant for
+    every row, on the days offsets change (DST in and out, ambiguous and skipped local times included)."""
+    import random
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    import pyarrow as pa
+
+    from podemos_assets.pagos import merge as m
+    from podemos_assets.pagos.extracts import INPUT_SCHEMAS
+
+    zones = ["America/Mexico_City", "America/Tijuana", "America/Cancun", "America/Hermosillo", "America/Chihuahua",
+             "America/Ojinaga", "America/Matamoros", "America/Mazatlan", "America/Merida", "America/Monterrey"]
+    branches = {f"suc_{i + 1:03d}": z for i, z in enumerate(zones)}
+    rng, rows = random.Random(5), []
+    for suc, zone in branches.items():
+        tz, day = ZoneInfo(zone), dt(2015, 1, 1)
+        while day < dt(2027, 1, 1):  # every day whose offset changes: each of its minutes, random seconds
+            if dt.combine(day, dt.min.time(), tz).utcoffset() != (day + timedelta(days=1)).replace(tzinfo=tz).utcoffset():
+                rows += [(suc, day + timedelta(minutes=k, seconds=rng.randrange(60))) for k in range(0, 1440, 3)]
+            day += timedelta(days=1)
+        rows += [(suc, dt(2015, 1, 1) + timedelta(seconds=rng.randrange(12 * 365 * 86400))) for _ in range(300)]
+    rows.append(("suc_999", dt(2026, 11, 1, 1, 30)))  # a branch without a zone: no instant, either way
+    n = len(rows)
+    data = {"id": range(n), "cuenta_id": [1] * n, "cliente_id": [1] * n, "monto": [Decimal("1.00")] * n,
+            "fecha": [r[1] for r in rows], "canal": ["ventanilla"] * n, "updated_at": [r[1] for r in rows],
+            "sucursal": [r[0] for r in rows], "updated_at_utc": [None] * n, "extraccion": ["x"] * n}
+    schema = INPUT_SCHEMAS["transacciones"]
+    con.register("in_transacciones", pa.table({f.name: data[f.name] for f in schema}, schema=schema))
+    m._session(con, branches)
+    con.execute(m.MINUTOS)
+    per_row = con.execute(f"SELECT id_origen, fecha_pago_utc FROM ({m.PAGOS_SELECT}) ORDER BY 1").fetchall()
+    by_minute = con.execute(f"SELECT id_origen, fecha_pago_utc FROM ({m.PAGOS_STAGE}) ORDER BY 1").fetchall()
+    assert n > 10_000 and len(by_minute) == n
+    assert by_minute == per_row
+    assert per_row[-1][1] is None

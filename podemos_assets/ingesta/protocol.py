@@ -319,32 +319,32 @@ def payload_hash(device_id: str, event_json: bytes) -> str:
     return hashlib.sha256(device_id.encode() + b"\n" + event_json).hexdigest()
 
 
+def _published(struct, route: str, rules: str) -> dict:
+    """A struct's JSON Schema (2020-12) as published beside the SDK: titled by its route, with the rules a
+    schema cannot state as its description."""
+    schema = msgspec.json.schema(struct)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = f"{route} (podemos campo)"
+    schema["description"] = rules
+    return schema
+
+
 def json_schema() -> dict:
     """The published contract: JSON Schema (2020-12) of a batch, generated from the structs."""
-    schema = msgspec.json.schema(Batch)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "POST /v1/batches (podemos campo)"
-    schema["description"] = (
+    return _published(Batch, "POST /v1/batches", (
         "Signed with HMAC-SHA256 (headers x-device-id, x-timestamp, x-signature; see docs/campo.md). Beyond "
         f"this schema: sent_at within {MAX_CLOCK_OFFSET.days} days of the server clock; device_time at most "
         f"{MAX_BACKLOG.days} days before sent_at and at most {int(FUTURE_TOLERANCE.total_seconds())} s after; "
         f"the corrected event day not before {GO_LIVE}; monto > 0; a visita names cliente or grupo; "
-        f"body at most {MAX_BODY_BYTES} bytes."
-    )
-    return schema
+        f"body at most {MAX_BODY_BYTES} bytes."))
 
 
 def photos_json_schema() -> dict:
     """The published contract of POST /v1/fotos."""
-    schema = msgspec.json.schema(PhotoBundle)
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "POST /v1/fotos (podemos campo)"
-    schema["description"] = (
+    return _published(PhotoBundle, "POST /v1/fotos", (
         "Signed as a batch is. Beyond this schema: each photo's data hashes (SHA-256) to its sha256, and the "
         f"body is at most {MAX_PHOTO_BYTES} bytes; a larger photo goes alone as PUT /v1/fotos/{{sha256}} with "
-        "the raw bytes as body."
-    )
-    return schema
+        "the raw bytes as body."))
 
 
 # The published contracts beside the SDK: file -> the schema the structs generate.

@@ -15,14 +15,9 @@ from podemos_assets.campo import campo_landing_sensor, eventos_campo, latido_cam
 from podemos_assets.contracts import lake as paths
 from podemos_assets.resources.alerts import AlertsResource
 from podemos_assets.resources.clock import ClockResource
-from podemos_assets_tests.campo.helpers import batch_body, events, make_core, signed
+from podemos_assets_tests.campo.helpers import batch_body, events, signed
 
 MX = ZoneInfo("America/Mexico_City")
-
-
-@pytest.fixture
-def core(tmp_path):
-    return make_core(tmp_path)
 
 
 @pytest.fixture

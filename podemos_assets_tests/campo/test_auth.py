@@ -27,11 +27,6 @@ class Clock:
         return self.t
 
 
-@pytest.fixture
-def core(tmp_path):
-    return make_core(tmp_path)
-
-
 def with_header(body: bytes, **override) -> dict[str, str]:
     h = signed(body)
     h.update({k.replace("_", "-"): v for k, v in override.items()})

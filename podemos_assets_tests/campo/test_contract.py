@@ -22,7 +22,7 @@ SCHEMA = Path(p.__file__).with_name(p.SCHEMA_FILE)
 @pytest.mark.parametrize("name", sorted(p.SCHEMAS))
 def test_the_published_json_schemas_are_the_ones_the_structs_generate(name):
     assert Path(p.__file__).with_name(name).read_text(encoding="utf-8") == p.schema_text(name), (
-        "regenerate them: python -m podemos_assets.ingesta.protocol --write")
+        "regenerate them: PODEMOS_GO_LIVE=2026-10-01 python -m podemos_assets.ingesta.protocol --write")
 
 
 def test_the_published_schemas_state_the_limits():
@@ -33,11 +33,6 @@ def test_the_published_schemas_state_the_limits():
     assert photos["$defs"]["PhotoBundle"]["properties"]["photos"]["maxItems"] == p.MAX_PHOTOS_PER_REQUEST
     assert photos["$defs"]["PhotoUpload"]["properties"]["data"]["contentEncoding"] == "base64"
     assert photos["$defs"]["PhotoUpload"]["additionalProperties"] is False
-
-
-@pytest.fixture
-def core(tmp_path):
-    return make_core(tmp_path)
 
 
 def send(core, body: bytes, **kw):

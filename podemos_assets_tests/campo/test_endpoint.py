@@ -16,18 +16,7 @@ from podemos_assets.ingesta.app import create_app
 from podemos_assets.ingesta.auth import AUTH_FAILED, DeviceSecrets, new_device_secret
 from podemos_assets.ingesta.lambda_handler import handle_event
 from podemos_assets.ingesta.server import serving
-from podemos_assets_tests.campo.helpers import SECRETS, batch_body, events, make_core, signed
-
-
-@pytest.fixture
-def core(tmp_path):
-    return make_core(tmp_path)
-
-
-@pytest.fixture
-def http(core):
-    with serving(create_app(core)) as url, httpx.Client(base_url=url, timeout=30) as client:
-        yield client
+from podemos_assets_tests.campo.helpers import SECRETS, batch_body, events, signed
 
 
 def post(http, body, **kw):

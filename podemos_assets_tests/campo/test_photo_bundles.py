@@ -18,19 +18,8 @@ from podemos_assets.ingesta.app import create_app
 from podemos_assets.ingesta.auth import AUTH_FAILED
 from podemos_assets.ingesta.sdk import PHOTO_BUNDLE_BYTES, DeviceClient, Outbox, SyncError
 from podemos_assets.ingesta.server import serving
-from podemos_assets_tests.campo.helpers import SECRETS, bundle, make_core, photo, sha, signed
+from podemos_assets_tests.campo.helpers import SECRETS, bundle, photo, sha, signed
 from podemos_assets_tests.campo.test_pii_in_errors import CURP, PII
-
-
-@pytest.fixture
-def core(tmp_path):
-    return make_core(tmp_path)
-
-
-@pytest.fixture
-def http(core):
-    with serving(create_app(core)) as url, httpx.Client(base_url=url, timeout=30) as client:
-        yield client
 
 
 def post(http, body: bytes, headers=None) -> httpx.Response:

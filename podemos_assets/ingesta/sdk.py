@@ -247,7 +247,10 @@ class DeviceClient:
                 stored = shas if r.status_code in (200, 201) else []
                 refused = {} if stored else {shas[0]: r.text}
             else:
-                results = r.json().get("results", []) if r.status_code in (200, 400) else []
+                try:  # a proxy in the way may answer with something that is not the service's JSON
+                    results = r.json().get("results", []) if r.status_code in (200, 400) else []
+                except (ValueError, AttributeError):
+                    results = []
                 stored = [x["sha256"] for x in results if x.get("status") in ("stored", "existing")]
                 refused = {x["sha256"]: x.get("reason") for x in results if x.get("status") == "rejected"}
                 if not results:

@@ -70,3 +70,37 @@ def test_408_forever_ends_in_a_sync_error_naming_the_device(tmp_path):
     finally:
         server.shutdown()
     assert len(seen) == 3
+
+
+def test_photos_answered_by_something_that_is_not_the_service_end_in_a_sync_error_naming_them(tmp_path):
+    """A proxy in front of the service answers a 400 page in HTML: the SDK names the photos, marks none
+    uploaded and keeps them queued (no JSON decode error escapes)."""
+
+    class Proxy(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's naming
+            self.rfile.read(int(self.headers.get("content-length", 0)))
+            body = b"<html><body>400 Bad Request</body></html>"
+            self.send_response(400)
+            self.send_header("content-type", "text/html")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    outbox = Outbox(tmp_path / "outbox.sqlite", durable=False)
+    outbox.enqueue_many([({"event_id": f"e{i}"}, b"foto %d" % i) for i in range(3)])
+
+    async def upload():
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.server_port}") as http:
+            await DeviceClient("dev_001", b"s" * 32, outbox, http).upload_photos()
+
+    try:
+        with pytest.raises(SyncError, match=r"dev_001: 3 photo\(s\) refused \(400\)"):
+            asyncio.run(upload())
+    finally:
+        server.shutdown()
+    assert len(outbox.pending_photos()) == 3

@@ -8,8 +8,9 @@ its payment goes to quarantine (`baja_en_sucursal`) instead of being silently ke
 branch, loan or client is unknown wait in `pagos_cuarentena` and are re-evaluated every merge.
 
 Cost: everything is restricted to the keys and days in the day's extracts (docs/pagos.md measures each
-statement at 500M rows). Loans and clients are checked against narrow tables of the day's known keys, not
-joined to the whole dimensions; the rollup is updated by difference, not re-aggregated.
+statement at 500M rows). Local times become UTC once per (zone, minute) of the day, not per row; loans and
+clients are checked against narrow tables of the day's known keys, not joined to the whole dimensions; the
+rollup is updated by difference, not re-aggregated.
 Stored versions of those keys are looked for only on the days whose range of source ids can hold them
 (the rollup's `id_origen_min`/`id_origen_max` per day and branch: ids grow with time, so a correction
 reads a few days and a new payment none); reads and rewrites are pruned by `fecha_pago` zone maps.

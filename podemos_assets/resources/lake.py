@@ -111,7 +111,8 @@ class LakeResource(dg.ConfigurableResource):
         created by its first item). Locally each file is fsync'd, and each folder once after all its new
         names are linked: a directory fsync per file cost about a third of a photo's durable create."""
         if not self.is_local:
-            return [self._s3_create(key, data) for key, data in items]
+            client = self._s3_client()  # one client per call: creating one costs more than a small PUT
+            return [self._s3_create(client, key, data) for key, data in items]
         fulls = [self._full(key) for key, _ in items]
         for folder in {posixpath.dirname(full) for full in fulls}:
             os.makedirs(folder, exist_ok=True)
@@ -143,13 +144,16 @@ class LakeResource(dg.ConfigurableResource):
                 os.close(dir_fd)
         return created
 
-    def _s3_create(self, key: str, data: bytes) -> bool:
+    def _s3_client(self):
         import boto3
+
+        return boto3.client("s3", endpoint_url=self.s3_endpoint_url or os.environ.get("AWS_ENDPOINT_URL"),
+                            region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
+
+    def _s3_create(self, client, key: str, data: bytes) -> bool:
         from botocore.exceptions import ClientError
 
         parsed = urlparse(self.url)
-        client = boto3.client("s3", endpoint_url=self.s3_endpoint_url or os.environ.get("AWS_ENDPOINT_URL"),
-                              region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"))
         try:
             client.put_object(Bucket=parsed.netloc, Key=posixpath.join(parsed.path.strip("/"), key).lstrip("/"),
                               Body=data, IfNoneMatch="*")
